@@ -1,0 +1,117 @@
+"""The annotation data model: plain dataclasses, no I/O, no Qt.
+
+A project is a media reference plus tracks; a track holds one ``FrameLabel`` per labelled
+frame. Boxes are 0-based pixel x, y, w, h floats everywhere inside the engine.
+Frames carrying ``Provenance.MANUAL`` are the annotator's keyframes: nothing automatic
+ever overwrites them.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+Box = tuple[float, float, float, float]
+
+
+class Provenance(str, Enum):
+    """Where a frame's label came from."""
+
+    MANUAL = "manual"
+    TRACKED = "tracked"
+    INTERPOLATED = "interpolated"
+    IMPORTED = "imported"
+
+
+@dataclass(frozen=True)
+class Flags:
+    """Visibility flags of one frame (GOT-10k / LaSOT vocabulary); cover is 0-8 or None if unknown."""
+
+    absent: bool = False
+    occluded: bool = False
+    out_of_view: bool = False
+    cut_by_image: bool = False
+    cover: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.cover is not None and not 0 <= self.cover <= 8:
+            raise ValueError(f"cover level must be 0-8, got {self.cover}")
+
+
+@dataclass(frozen=True)
+class FrameLabel:
+    """One track on one frame. box is None only when the target is absent."""
+
+    box: Box | None
+    provenance: Provenance
+    score: float | None = None
+    flags: Flags = Flags()
+
+    @property
+    def is_keyframe(self) -> bool:
+        return self.provenance is Provenance.MANUAL
+
+    @property
+    def is_absent(self) -> bool:
+        return self.flags.absent or self.box is None
+
+    def with_(self, **changes: object) -> "FrameLabel":
+        return replace(self, **changes)
+
+
+@dataclass
+class Track:
+    """A labelled object: stable id, class label, colour (#rrggbb) and its frames."""
+
+    id: int
+    label: str = "object"
+    color: str = "#ff0000"
+    hidden: bool = False
+    frames: dict[int, FrameLabel] = field(default_factory=dict)
+
+    def frame_indices(self) -> list[int]:
+        return sorted(self.frames)
+
+    def keyframes(self) -> list[int]:
+        return sorted(i for i, f in self.frames.items() if f.is_keyframe)
+
+    def next_keyframe(self, frame: int) -> int | None:
+        """The first keyframe strictly after frame, or None."""
+        keys = self.keyframes()
+        i = bisect.bisect_right(keys, frame)
+        return keys[i] if i < len(keys) else None
+
+    def previous_keyframe(self, frame: int) -> int | None:
+        """The last keyframe strictly before frame, or None."""
+        keys = self.keyframes()
+        i = bisect.bisect_left(keys, frame)
+        return keys[i - 1] if i > 0 else None
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """What a project labels: a video file or an image folder, fingerprinted to detect swaps."""
+
+    path: str
+    kind: str  # "video" | "images"
+    frame_count: int
+    width: int
+    height: int
+    fps: float = 30.0
+    fingerprint: str = ""
+
+
+@dataclass
+class Project:
+    """Everything that is saved: media, tracks by id, the class list and free metadata."""
+
+    media: MediaRef | None = None
+    tracks: dict[int, Track] = field(default_factory=dict)
+    classes: list[str] = field(default_factory=lambda: ["object"])
+    next_track_id: int = 1
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def new_track_id(self) -> int:
+        track_id = max([self.next_track_id, *[t + 1 for t in self.tracks]])
+        self.next_track_id = track_id + 1
+        return track_id

@@ -1,0 +1,23 @@
+"""The one tracker interface the engine depends on.
+
+Propagation, evaluation and the simulator take any object with this shape, so tests can
+run the whole pipeline with a fast stand-in (``core.tracking.simple``) and reports can put
+OpenCV's trackers beside ours.
+"""
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .result import TrackResult
+
+
+class MultiTargetTracker(Protocol):
+    """Tracks many targets in one frame; per-target state lives in opaque handles."""
+
+    def init_target(self, frame_bgr: np.ndarray, box_xywh: Sequence[float]) -> object:
+        """Start a target on frame_bgr (uint8 HxWx3 BGR) at a 0-based x,y,w,h box; returns its state."""
+
+    def track_many(self, frame_bgr: np.ndarray, targets: Sequence[object]) -> list[TrackResult]:
+        """Advance every target to frame_bgr (one batched pass where possible), updating each state."""

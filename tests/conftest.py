@@ -1,0 +1,58 @@
+"""Shared fixtures: offscreen Qt, the shared real data (skipped cleanly when absent)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SIAMCROSS_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+SHARED_PEERS = SHARED_DATA.parent / "peers"
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (tests that need real sequences skip when it is absent)."""
+    return _require(SHARED_DATA)
+
+
+@pytest.fixture(scope="session")
+def seqs_dir(shared_data: Path) -> Path:
+    return _require(shared_data / "seqs")
+
+
+@pytest.fixture(scope="session")
+def train_dir(shared_data: Path) -> Path:
+    return _require(shared_data / "train")
+
+
+@pytest.fixture(scope="session")
+def videos_dir(shared_data: Path) -> Path:
+    return _require(shared_data / "videos")
+
+
+@pytest.fixture(scope="session")
+def coco128_dir(shared_data: Path) -> Path:
+    return _require(shared_data / "formats" / "coco" / "coco128")
+
+
+@pytest.fixture(scope="session")
+def nanotrack_dir() -> Path:
+    return _require(SHARED_PEERS / "nanotrack")
+
+
+@pytest.fixture(scope="session")
+def demo_video() -> Path:
+    """The bundled demo video (ships in resources/, always present)."""
+    path = PROJECT_ROOT / "resources" / "demo" / "bikes.mp4"
+    assert path.exists(), "resources/demo/bigbuckbunny.mp4 is part of the repository"
+    return path
