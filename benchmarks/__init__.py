@@ -1,0 +1,1 @@
+"""Speed and accuracy benchmarks that print reports (never timed asserts in tests)."""
