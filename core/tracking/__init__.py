@@ -1,0 +1,26 @@
+"""Trackers: SiamCross (init / track / many targets in one pass) and a fast identity stand-in.
+
+``SiamCrossTracker`` is imported lazily so that code needing only the results or the
+identity tracker (pipeline tests, format tools) does not pay for importing torch.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .protocol import MultiTargetTracker
+from .result import ResponseMaps, TrackResult
+from .simple import IdentityTracker
+
+if TYPE_CHECKING:
+    from .tracker import SiamCrossTracker, TargetState
+
+__all__ = ["SiamCrossTracker", "TargetState", "TrackResult", "ResponseMaps", "IdentityTracker",
+           "MultiTargetTracker"]
+
+
+def __getattr__(name: str):
+    if name in ("SiamCrossTracker", "TargetState"):
+        from . import tracker
+
+        return getattr(tracker, name)
+    raise AttributeError(f"module 'core.tracking' has no attribute {name!r}")
