@@ -1,0 +1,315 @@
+"""Training pairs: a template crop and a search crop, positive or negative, reproducible by seed.
+
+Three kinds of pair, as SiamRPN++ / SiamBAN / the SiamCross paper train:
+- video pair: template and search frames of one sequence at most ``max_frame_gap`` apart;
+- static pair: template and search cut from one COCO image around one object (the
+  augmentation alone makes them differ);
+- negative pair (``negative_fraction``): template and search around objects of different
+  sequences or images; every label is negative (the tracker must learn "not here").
+
+A frame where the target is absent (NaN box, absent flag) is never a positive. Pair
+``index`` of ``epoch`` is a pure function of (seed, epoch, index): the same seed gives the
+same batches in any process, with any number of data-loader workers, and after a resume.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence as Seq
+
+import cv2
+import numpy as np
+import torch
+
+from ..datasets.sequence import Sequence
+from ..errors import FormatError, MediaError
+from ..tracking.crops import channel_mean
+from . import augment
+from .config import AugmentConfig, DataConfig, DataSource
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_SIZE = 127
+SEARCH_SIZE = 255
+CONTEXT_AMOUNT = 0.5
+
+
+@dataclass(frozen=True)
+class StaticImage:
+    """One still image with its object boxes (0-based xywh), for static pairs."""
+
+    path: Path
+    boxes: np.ndarray  # float64 Kx4
+
+
+@dataclass(frozen=True)
+class PairSample:
+    """One training pair. Images uint8 HxWx3 BGR; boxes x1, y1, x2, y2 float32 in crop pixels."""
+
+    template: np.ndarray
+    template_box: np.ndarray
+    search: np.ndarray
+    search_box: np.ndarray
+    positive: bool
+    kind: str  # "video" | "static" | "negative"
+
+
+@dataclass
+class TrainingData:
+    """Everything pairs are drawn from: video sequences and still images, with source weights."""
+
+    sequences: list[Sequence] = field(default_factory=list)
+    images: list[StaticImage] = field(default_factory=list)
+    video_weight: float = 0.0
+    static_weight: float = 0.0
+
+    def describe(self) -> str:
+        frames = sum(int((~s.absent).sum()) for s in self.sequences)
+        boxes = sum(len(i.boxes) for i in self.images)
+        return (f"{len(self.sequences)} sequences ({frames} labelled frames), "
+                f"{len(self.images)} still images ({boxes} boxes)")
+
+
+def load_training_data(config: DataConfig) -> TrainingData:
+    """Read every source of the config; the exclude file's names (validation split) are left out."""
+    excluded = set(read_name_list(config.exclude_file)) if config.exclude_file else set()
+    data = TrainingData()
+    for source in config.sources:
+        if source.layout == "coco":
+            images = [i for i in read_coco_images(Path(source.path)) if _usable_boxes(i.boxes, config.min_box_side).any()]
+            data.images.extend(images)
+            data.static_weight += source.weight if images else 0.0
+        else:
+            sequences = _select(read_sequences(Path(source.path), source.layout), source, excluded)
+            sequences = [s for s in sequences if _usable_boxes(s.boxes, config.min_box_side).sum() >= 2]
+            data.sequences.extend(sequences)
+            data.video_weight += source.weight if sequences else 0.0
+    if not data.sequences and not data.images:
+        raise FormatError("The training config names no usable sequences or images.")
+    return data
+
+
+def read_name_list(path: str | Path) -> list[str]:
+    """One name per line; blank lines and lines starting with # are ignored."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise FormatError(f"Split file {path} does not exist.") from None
+    return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
+
+
+def _select(sequences: list[Sequence], source: DataSource, excluded: set[str]) -> list[Sequence]:
+    drop = excluded | set(source.exclude)
+    keep = set(source.only)
+    return [s for s in sequences if s.name not in drop and (not keep or s.name in keep)]
+
+
+def read_sequences(root: Path, layout: str) -> list[Sequence]:
+    """Labelled sequences under ``root`` through core.datasets (OTB fallback while it is absent)."""
+    try:
+        from ..datasets import load_sequences  # FORMATS engineer's readers
+    except ImportError:
+        load_sequences = None
+    if load_sequences is not None:
+        return list(load_sequences(root, layout))
+    if layout != "otb":
+        raise FormatError(f"Reading layout {layout!r} needs core.datasets.load_sequences.")
+    return _read_otb_root(root)
+
+
+def _read_otb_root(root: Path) -> list[Sequence]:
+    """Minimal OTB reader (``<Name>/img/*.jpg`` + ``groundtruth_rect.txt``, 1-based xywh)."""
+    if not root.is_dir():
+        raise FormatError(f"Training data folder {root} does not exist.")
+    sequences = []
+    for folder in sorted(p for p in root.iterdir() if (p / "groundtruth_rect.txt").is_file()):
+        frames = tuple(sorted((folder / "img").glob("*.jpg")))
+        rows = []
+        for line in (folder / "groundtruth_rect.txt").read_text().splitlines():
+            if line.strip():
+                values = [float(v) if v.lower() != "nan" else math.nan for v in re.split(r"[,\s]+", line.strip())[:4]]
+                rows.append(values)
+        n = min(len(frames), len(rows))
+        boxes = np.asarray(rows[:n], dtype=np.float64).reshape(-1, 4)
+        boxes[:, :2] -= 1.0
+        sequences.append(Sequence(name=folder.name, boxes=boxes, frames=frames[:n]))
+    return sequences
+
+
+def read_coco_images(root: Path) -> list[StaticImage]:
+    """Still images with their non-crowd boxes from a COCO json (file or dataset folder)."""
+    json_path = root if root.suffix == ".json" else next(iter(sorted(root.glob("annotations/instances_*.json"))), None)
+    if json_path is None or not json_path.is_file():
+        raise FormatError(f"No COCO instances json found at {root}.")
+    try:
+        coco = json.loads(json_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        raise FormatError(f"COCO file {json_path} is not valid JSON.") from None
+    dataset_root = json_path.parent.parent if json_path.parent.name == "annotations" else json_path.parent
+    split = json_path.stem.replace("instances_", "")
+    image_dirs = [dataset_root / "images" / split, dataset_root / split, dataset_root / "images", dataset_root]
+    boxes_by_image: dict[int, list[list[float]]] = {}
+    for ann in coco.get("annotations", []):
+        if not ann.get("iscrowd", 0):
+            boxes_by_image.setdefault(ann["image_id"], []).append([float(v) for v in ann["bbox"]])
+    images = []
+    for info in coco.get("images", []):
+        if info["id"] not in boxes_by_image:
+            continue
+        path = next((d / info["file_name"] for d in image_dirs if (d / info["file_name"]).is_file()), None)
+        if path is None:
+            log.warning("COCO image %s not found under %s", info["file_name"], dataset_root)
+            continue
+        images.append(StaticImage(path=path, boxes=np.asarray(boxes_by_image[info["id"]], dtype=np.float64)))
+    return images
+
+
+def _usable_boxes(boxes: np.ndarray, min_side: float) -> np.ndarray:
+    finite = np.isfinite(boxes).all(axis=1)
+    safe = np.where(finite[:, None], boxes, 0.0)
+    return finite & (safe[:, 2] >= min_side) & (safe[:, 3] >= min_side)
+
+
+class PairSampler:
+    """Draws augmented pairs; ``sample(epoch, index)`` is deterministic for a given seed."""
+
+    def __init__(self, data: TrainingData, config: DataConfig, augment_config: AugmentConfig, seed: int = 0) -> None:
+        self.data = data
+        self.config = config
+        self.augment = augment_config
+        self.seed = int(seed)
+        self._valid = [np.flatnonzero(_usable_boxes(s.boxes, config.min_box_side) & ~s.absent) for s in data.sequences]
+        self._image_boxes = [np.flatnonzero(_usable_boxes(i.boxes, config.min_box_side)) for i in data.images]
+        total = data.video_weight + data.static_weight
+        self._p_video = data.video_weight / total if total > 0 else 0.0
+
+    def rng(self, epoch: int, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, int(epoch), int(index)])
+
+    def sample(self, epoch: int, index: int) -> PairSample:
+        rng = self.rng(epoch, index)
+        negative = rng.random() < self.config.negative_fraction
+        template_handle, template_xywh = self._draw_object(rng)
+        if negative:
+            search_handle, search_xywh, kind = *self._draw_object(rng, avoid=template_handle), "negative"
+        else:
+            search_handle, search_xywh, kind = self._partner(rng, template_handle, template_xywh)
+        return self._make_pair(rng, template_handle, template_xywh, search_handle, search_xywh, not negative, kind)
+
+    # -- drawing frames -------------------------------------------------------------
+    def _draw_object(self, rng: np.random.Generator, avoid: object | None = None) -> tuple[object, np.ndarray]:
+        """A random (image handle, box) from a sequence frame or a still image.
+
+        The handle is (sequence index, frame) or ("img", image index, box index); ``avoid``
+        keeps negatives off the template's own sequence or image.
+        """
+        for _ in range(20):
+            if self.data.sequences and (not self.data.images or rng.random() < self._p_video):
+                s = int(rng.integers(len(self.data.sequences)))
+                frame = int(rng.choice(self._valid[s]))
+                handle: tuple = ("seq", s, frame)
+                box = self.data.sequences[s].boxes[frame]
+            else:
+                i = int(rng.integers(len(self.data.images)))
+                b = int(rng.choice(self._image_boxes[i]))
+                handle = ("img", i, b)
+                box = self.data.images[i].boxes[b]
+            if avoid is None or handle[:2] != avoid[:2]:  # type: ignore[index]
+                return handle, box
+        return handle, box
+
+    def _partner(self, rng: np.random.Generator, handle: tuple, box: np.ndarray) -> tuple[tuple, np.ndarray, str]:
+        """The search frame of a positive pair: a nearby frame of the sequence, or the same image."""
+        if handle[0] == "img":
+            return handle, box, "static"
+        _, s, frame = handle
+        valid = self._valid[s]
+        gap = self.config.max_frame_gap
+        near = valid[(valid >= frame - gap) & (valid <= frame + gap)]
+        other = int(rng.choice(near))
+        return ("seq", s, other), self.data.sequences[s].boxes[other], "video"
+
+    def _read(self, handle: tuple) -> np.ndarray:
+        if handle[0] == "seq":
+            return self.data.sequences[handle[1]].read_frame(handle[2])
+        path = self.data.images[handle[1]].path
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise MediaError(f"Cannot decode training image {path}.")
+        return image
+
+    # -- cropping and augmenting ----------------------------------------------------
+    def _make_pair(self, rng, t_handle, t_box, s_handle, s_box, positive: bool, kind: str) -> PairSample:
+        aug = self.augment
+        t_image = self._read(t_handle)
+        s_image = t_image if s_handle == t_handle else self._read(s_handle)
+        t_window = augment.jittered_window(t_box, rng, TEMPLATE_SIZE, TEMPLATE_SIZE, CONTEXT_AMOUNT,
+                                           aug.template_shift, aug.template_scale)
+        s_window = augment.jittered_window(s_box, rng, SEARCH_SIZE, TEMPLATE_SIZE, CONTEXT_AMOUNT,
+                                           aug.search_shift, aug.search_scale)
+        template, template_box = augment.cut(t_image, t_window, t_box, channel_mean(t_image))
+        search, search_box = augment.cut(s_image, s_window, s_box, channel_mean(s_image))
+        search, search_box = augment.stretch_aspect(search, search_box, augment.random_aspect(rng, aug.aspect))
+        template = augment.color_jitter(template, rng, aug.color)
+        search = augment.color_jitter(search, rng, aug.color)
+        if rng.random() < aug.blur:
+            search = augment.gaussian_blur(search, rng)
+        if rng.random() < aug.grayscale:
+            template, search = augment.to_grayscale(template), augment.to_grayscale(search)
+        if rng.random() < aug.flip:
+            template, template_box = augment.flip_horizontal(template, template_box)
+            search, search_box = augment.flip_horizontal(search, search_box)
+        return PairSample(template, template_box, search, search_box, positive, kind)
+
+
+class PairDataset(torch.utils.data.Dataset):
+    """``samples_per_epoch`` pairs of one epoch as tensors (set the epoch with ``set_epoch``).
+
+    Items: template uint8 [3,127,127], template_box float32 [4], search uint8 [3,255,255],
+    search_box float32 [4] (x1y1x2y2 crop px), positive bool. Images stay uint8 (4x less
+    memory in the loader); the objective turns them into float 0..255 BGR on the device.
+    """
+
+    def __init__(self, sampler: PairSampler, length: int) -> None:
+        self.sampler = sampler
+        self.length = int(length)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        pair = self.sampler.sample(self.epoch, index)
+        return pair_to_tensors(pair)
+
+
+def pair_to_tensors(pair: PairSample) -> dict[str, torch.Tensor]:
+    return {
+        "template": torch.from_numpy(np.ascontiguousarray(pair.template.transpose(2, 0, 1))),
+        "template_box": torch.from_numpy(pair.template_box.astype(np.float32)),
+        "search": torch.from_numpy(np.ascontiguousarray(pair.search.transpose(2, 0, 1))),
+        "search_box": torch.from_numpy(pair.search_box.astype(np.float32)),
+        "positive": torch.tensor(bool(pair.positive)),
+    }
+
+
+def epoch_order(seed: int, epoch: int, length: int) -> np.ndarray:
+    """The permutation of pair indices used in ``epoch`` (same in every rank)."""
+    return np.random.default_rng([int(seed), int(epoch), 0x5EED]).permutation(length)
+
+
+def shard(order: np.ndarray, rank: int, world_size: int) -> np.ndarray:
+    """Rank ``rank``'s share of an epoch order, trimmed so every rank gets the same count."""
+    usable = len(order) - len(order) % world_size
+    return order[:usable][rank::world_size]
+
+
+def collate(items: Seq[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {key: torch.stack([item[key] for item in items]) for key in items[0]}
