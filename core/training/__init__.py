@@ -1,0 +1,1 @@
+"""Training: label assignment, losses, pair sampling, the train loop (import submodules directly)."""
