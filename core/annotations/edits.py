@@ -1,0 +1,102 @@
+"""The primitive state changes every edit is made of, each with its before and after state.
+
+Every high-level edit (split, merge, propagate...) is recorded as a list of these ops.
+Undo applies them backwards with before/after swapped; the autosave journal stores
+their after-state so a crashed session replays to the same project. Keeping them tiny
+and uniform is what makes undo, redo and recovery the same code path.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from .model import FrameLabel, Project, Track
+
+
+@dataclass(frozen=True)
+class TrackAttrs:
+    """A track without its frames: what a TrackOp creates, changes or removes."""
+
+    label: str
+    color: str
+    hidden: bool
+
+    @staticmethod
+    def of(track: Track) -> "TrackAttrs":
+        return TrackAttrs(track.label, track.color, track.hidden)
+
+
+@dataclass(frozen=True)
+class FrameOp:
+    """One track's label on one frame goes from before to after (None = no label)."""
+
+    track_id: int
+    frame: int
+    before: FrameLabel | None
+    after: FrameLabel | None
+
+    def inverse(self) -> "FrameOp":
+        return FrameOp(self.track_id, self.frame, self.after, self.before)
+
+
+@dataclass(frozen=True)
+class TrackOp:
+    """A track is created (before None), removed (after None, frames already cleared) or changed."""
+
+    track_id: int
+    before: TrackAttrs | None
+    after: TrackAttrs | None
+
+    def inverse(self) -> "TrackOp":
+        return TrackOp(self.track_id, self.after, self.before)
+
+
+@dataclass(frozen=True)
+class ProjectOp:
+    """A project-level field changes: "next_track_id" (int) or "classes" (tuple of str)."""
+
+    name: str
+    before: object
+    after: object
+
+    def inverse(self) -> "ProjectOp":
+        return ProjectOp(self.name, self.after, self.before)
+
+
+Op = Union[FrameOp, TrackOp, ProjectOp]
+
+
+def apply_op(project: Project, op: Op) -> None:
+    """Make the project hold op.after (replay-safe: removing what is already gone is a no-op)."""
+    if isinstance(op, FrameOp):
+        track = project.tracks[op.track_id]
+        if op.after is None:
+            track.frames.pop(op.frame, None)
+        else:
+            track.frames[op.frame] = op.after
+    elif isinstance(op, TrackOp):
+        if op.after is None:
+            project.tracks.pop(op.track_id, None)
+        elif op.track_id in project.tracks:
+            track = project.tracks[op.track_id]
+            track.label, track.color, track.hidden = op.after.label, op.after.color, op.after.hidden
+        else:
+            project.tracks[op.track_id] = Track(op.track_id, op.after.label, op.after.color, op.after.hidden)
+    elif op.name == "next_track_id":
+        project.next_track_id = int(op.after)  # type: ignore[arg-type]
+    elif op.name == "classes":
+        project.classes = list(op.after)  # type: ignore[call-overload]
+    else:
+        raise ValueError(f"unknown project op {op.name!r}")
+
+
+@dataclass
+class Step:
+    """One undo step: the ops of one edit (or one transaction, or an edit plus joined propagation)."""
+
+    edit_id: int
+    description: str
+    ops: list[Op] = field(default_factory=list)
+
+    def track_ids(self) -> frozenset[int]:
+        return frozenset(op.track_id for op in self.ops if not isinstance(op, ProjectOp))

@@ -1,0 +1,332 @@
+"""Project files: versioned JSON, validated field by field on load, written atomically.
+
+JSON (never pickle) so a project file can be read, diffed and repaired by hand and can
+never execute code. Python writes floats with ``repr``, which round-trips exactly. A save
+writes a temporary file in the same folder, fsyncs it, keeps the previous file as
+``<name>.bak`` and then ``os.replace``s: a crash or a full disk leaves either the old or
+the new file, never half of one.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from core.errors import FormatError, UserError
+
+from .colors import is_hex_color
+from .model import Flags, FrameLabel, MediaRef, Project, Provenance, Track
+
+SCHEMA = "siamcross-project"
+VERSION = 1
+_FLAG_DEFAULTS = Flags()
+
+
+class ProjectSaveError(UserError):
+    """The project file could not be written; the previous file is untouched."""
+
+
+# -- to JSON-able dicts ----------------------------------------------------------------------
+def label_to_dict(label: FrameLabel) -> dict[str, Any]:
+    """A FrameLabel as a small dict: default flags and a missing score are left out."""
+    data: dict[str, Any] = {
+        "box": None if label.box is None else [float(v) for v in label.box],
+        "provenance": label.provenance.value,
+    }
+    if label.score is not None:
+        data["score"] = float(label.score)
+    flags = label.flags
+    for name in ("absent", "occluded", "out_of_view", "cut_by_image", "cover"):
+        value = getattr(flags, name)
+        if value != getattr(_FLAG_DEFAULTS, name):
+            data[name] = value
+    return data
+
+
+def media_to_dict(media: MediaRef) -> dict[str, Any]:
+    return {
+        "path": media.path,
+        "kind": media.kind,
+        "frame_count": media.frame_count,
+        "width": media.width,
+        "height": media.height,
+        "fps": float(media.fps),
+        "fingerprint": media.fingerprint,
+    }
+
+
+def project_to_dict(project: Project) -> dict[str, Any]:
+    tracks = []
+    for track_id in sorted(project.tracks):
+        track = project.tracks[track_id]
+        tracks.append(
+            {
+                "id": track.id,
+                "label": track.label,
+                "color": track.color,
+                "hidden": track.hidden,
+                "frames": [{"frame": f, **label_to_dict(track.frames[f])} for f in sorted(track.frames)],
+            }
+        )
+    return {
+        "schema": SCHEMA,
+        "version": VERSION,
+        "media": None if project.media is None else media_to_dict(project.media),
+        "classes": list(project.classes),
+        "next_track_id": project.next_track_id,
+        "meta": dict(project.meta),
+        "tracks": tracks,
+    }
+
+
+def project_to_bytes(project: Project) -> bytes:
+    """The exact bytes save_project writes (deterministic: same project, same bytes)."""
+    try:
+        text = json.dumps(project_to_dict(project), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        raise FormatError("The project holds a number that is not finite (NaN or infinity) and cannot be saved.") from None
+    return (text + "\n").encode("utf-8")
+
+
+# -- from JSON-able dicts, validated ---------------------------------------------------------
+class _Reader:
+    """Field accessors that turn any mismatch into one FormatError sentence naming the field."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, what: str) -> FormatError:
+        return FormatError(f"{self.source}: {where} {what}.")
+
+    def obj(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, "must be an object")
+        return value
+
+    def field(self, data: dict[str, Any], key: str, where: str) -> Any:
+        if key not in data:
+            raise self.fail(f"{where}.{key}" if where else key, "is missing")
+        return data[key]
+
+    def integer(self, value: Any, where: str, minimum: int | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(where, "must be an integer")
+        if minimum is not None and value < minimum:
+            raise self.fail(where, f"must be at least {minimum}")
+        return value
+
+    def number(self, value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.fail(where, "must be a finite number")
+        return float(value)
+
+    def text(self, value: Any, where: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(where, "must be a text")
+        return value
+
+    def boolean(self, value: Any, where: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(where, "must be true or false")
+        return value
+
+
+def label_from_dict(data: Any, where: str, reader: _Reader | None = None) -> FrameLabel:
+    r = reader or _Reader("project")
+    data = r.obj(data, where)
+    box_value = r.field(data, "box", where)
+    if box_value is None:
+        box = None
+    else:
+        if not isinstance(box_value, list) or len(box_value) != 4:
+            raise r.fail(f"{where}.box", "must be four numbers x, y, w, h or null")
+        box = tuple(r.number(v, f"{where}.box") for v in box_value)
+        if box[2] <= 0 or box[3] <= 0:
+            raise r.fail(f"{where}.box", "must have positive width and height")
+    provenance_value = r.text(r.field(data, "provenance", where), f"{where}.provenance")
+    try:
+        provenance = Provenance(provenance_value)
+    except ValueError:
+        choices = ", ".join(p.value for p in Provenance)
+        raise r.fail(f"{where}.provenance", f"must be one of {choices}") from None
+    score = None if data.get("score") is None else r.number(data["score"], f"{where}.score")
+    cover = data.get("cover")
+    if cover is not None and (r.integer(cover, f"{where}.cover") < 0 or cover > 8):
+        raise r.fail(f"{where}.cover", "must be an integer from 0 to 8")
+    flags = Flags(
+        absent=r.boolean(data.get("absent", False), f"{where}.absent"),
+        occluded=r.boolean(data.get("occluded", False), f"{where}.occluded"),
+        out_of_view=r.boolean(data.get("out_of_view", False), f"{where}.out_of_view"),
+        cut_by_image=r.boolean(data.get("cut_by_image", False), f"{where}.cut_by_image"),
+        cover=cover,
+    )
+    if box is None and not flags.absent:
+        raise r.fail(f"{where}.box", "may be null only when absent is true")
+    return FrameLabel(box=box, provenance=provenance, score=score, flags=flags)  # type: ignore[arg-type]
+
+
+def media_from_dict(data: Any, r: _Reader) -> MediaRef:
+    data = r.obj(data, "media")
+    kind = r.text(r.field(data, "kind", "media"), "media.kind")
+    if kind not in ("video", "images"):
+        raise r.fail("media.kind", 'must be "video" or "images"')
+    return MediaRef(
+        path=r.text(r.field(data, "path", "media"), "media.path"),
+        kind=kind,
+        frame_count=r.integer(r.field(data, "frame_count", "media"), "media.frame_count", 0),
+        width=r.integer(r.field(data, "width", "media"), "media.width", 0),
+        height=r.integer(r.field(data, "height", "media"), "media.height", 0),
+        fps=r.number(data.get("fps", 30.0), "media.fps"),
+        fingerprint=r.text(data.get("fingerprint", ""), "media.fingerprint"),
+    )
+
+
+def project_from_dict(data: Any, source: str = "project") -> Project:
+    """Build a Project from parsed JSON, checking schema, version and every field."""
+    r = _Reader(source)
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise FormatError(f"{source} is not a SiamCross project file (no \"schema\": \"{SCHEMA}\").")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise r.fail("version", "must be an integer")
+    if version > VERSION:
+        raise FormatError(f"{source} was saved by a newer SiamCross (file version {version}, this one reads {VERSION}).")
+    if version < 1:
+        raise r.fail("version", "must be at least 1")
+    media = None if data.get("media") is None else media_from_dict(data["media"], r)
+    classes_value = data.get("classes", ["object"])
+    if not isinstance(classes_value, list):
+        raise r.fail("classes", "must be a list of texts")
+    classes = [r.text(c, f"classes[{i}]") for i, c in enumerate(classes_value)]
+    meta_value = r.obj(data.get("meta", {}), "meta")
+    meta = {r.text(k, "meta key"): r.text(v, f"meta.{k}") for k, v in meta_value.items()}
+    tracks_value = data.get("tracks", [])
+    if not isinstance(tracks_value, list):
+        raise r.fail("tracks", "must be a list")
+    tracks: dict[int, Track] = {}
+    for i, track_value in enumerate(tracks_value):
+        track = _track_from_dict(track_value, f"tracks[{i}]", r, media)
+        if track.id in tracks:
+            raise r.fail(f"tracks[{i}].id", f"repeats track id {track.id}")
+        tracks[track.id] = track
+    next_track_id = r.integer(data.get("next_track_id", 1), "next_track_id", 1)
+    return Project(media=media, tracks=tracks, classes=classes, next_track_id=next_track_id, meta=meta)
+
+
+def _track_from_dict(data: Any, where: str, r: _Reader, media: MediaRef | None) -> Track:
+    data = r.obj(data, where)
+    color = r.text(r.field(data, "color", where), f"{where}.color")
+    if not is_hex_color(color):
+        raise r.fail(f"{where}.color", "must be of the form #rrggbb")
+    track = Track(
+        id=r.integer(r.field(data, "id", where), f"{where}.id", 0),
+        label=r.text(r.field(data, "label", where), f"{where}.label"),
+        color=color,
+        hidden=r.boolean(data.get("hidden", False), f"{where}.hidden"),
+    )
+    frames_value = r.field(data, "frames", where)
+    if not isinstance(frames_value, list):
+        raise r.fail(f"{where}.frames", "must be a list")
+    limit = media.frame_count if media is not None and media.frame_count > 0 else None
+    for j, frame_value in enumerate(frames_value):
+        at = f"{where}.frames[{j}]"
+        frame = r.integer(r.field(r.obj(frame_value, at), "frame", at), f"{at}.frame", 0)
+        if limit is not None and frame >= limit:
+            raise r.fail(f"{at}.frame", f"is {frame} but the media has only {limit} frames")
+        if frame in track.frames:
+            raise r.fail(f"{at}.frame", f"repeats frame {frame}")
+        track.frames[frame] = label_from_dict(frame_value, at, r)
+    return track
+
+
+# -- files -------------------------------------------------------------------------------------
+def load_project(path: str | os.PathLike[str]) -> Project:
+    """Read and validate a project file; FormatError with one sentence if anything is wrong."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise FormatError(f"Project file {path} does not exist.") from None
+    except OSError as error:
+        raise FormatError(f"Project file {path.name} cannot be read ({error.strerror}).") from None
+    return project_from_bytes(raw, path.name)
+
+
+def project_from_bytes(raw: bytes, source: str = "project") -> Project:
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
+        raise FormatError(f"{source} is not valid JSON ({_short(error)}).") from None
+    return project_from_dict(data, source)
+
+
+def save_project(project: Project, path: str | os.PathLike[str]) -> str:
+    """Write the project atomically, keeping the previous file as <name>.bak; returns the sha1 of what was written."""
+    path = Path(path)
+    payload = project_to_bytes(project)
+    atomic_write(path, payload, keep_backup=True)
+    return hashlib.sha1(payload).hexdigest()
+
+
+def atomic_write(path: Path, payload: bytes, keep_backup: bool = False) -> None:
+    """tmp file in the same folder + fsync + os.replace: readers see the old or the new file, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if keep_backup and path.exists():
+            _backup(path)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as error:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise ProjectSaveError(f"Cannot save {path.name}: {_why(error)}; the previous file is unchanged.") from error
+
+
+def _backup(path: Path) -> None:
+    """<name>.bak = the current file, replaced atomically too (hard link when possible: no copy)."""
+    bak = path.with_name(path.name + ".bak")
+    bak_tmp = path.with_name(f".{path.name}.bak.{os.getpid()}.tmp")
+    try:
+        os.link(path, bak_tmp)
+    except OSError:
+        bak_tmp.write_bytes(path.read_bytes())
+    os.replace(bak_tmp, bak)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # not supported on this platform/filesystem; the data itself is already fsynced
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _why(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "the disk is full"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "the folder is not writable"
+    return (error.strerror or str(error)).rstrip(".").lower()
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _short(error: Exception) -> str:
+    return str(error).split("\n")[0].rstrip(".")

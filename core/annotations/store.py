@@ -1,0 +1,477 @@
+"""The one place the project is edited: validated edits, undo/redo, change events, journal.
+
+Views subscribe to ``Change`` events and write back only through the store (napari's
+model/view split), so undo, autosave and every widget always agree. Each public edit is
+one undo step; ``transaction()`` groups several; ``apply_propagated(join=edit_id)`` folds
+the re-propagation caused by a correction into that correction's step, so a single undo
+removes both.
+
+Not thread-safe by design: the GUI thread owns the store; worker threads send their
+results to it (Qt signals) instead of calling it. The CLI uses it from one thread.
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.errors import BoxError, UserError
+
+from .colors import color_for
+from .edits import FrameOp, Op, ProjectOp, Step, TrackAttrs, TrackOp, apply_op
+from .model import FrameLabel, Project, Provenance, Track
+
+if TYPE_CHECKING:
+    from .journal import Journal
+
+DEFAULT_MAX_UNDO = 500
+
+
+class TrackNotFound(UserError, KeyError):
+    """An edit names a track id the project does not have."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else "Track not found."
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one edit (or undo/redo) changed, for views to refresh only that.
+
+    kind: the edit name ("add_track", "delete_track", "update_track", "set_frame",
+    "clear_frames", "propagate", "split_track", "merge_tracks", "relabel_from",
+    "transaction", "undo", "redo"); track_ids: tracks whose attributes or frames changed;
+    frames: frame indices whose labels changed; structure: tracks were added, removed or
+    renamed/recoloured/hidden (the track list needs a refresh).
+    """
+
+    kind: str
+    track_ids: frozenset[int]
+    frames: frozenset[int]
+    structure: bool = False
+    edit_id: int | None = None
+
+
+Listener = Callable[[Change], None]
+
+
+class AnnotationStore:
+    """Edits a Project in place; every edit validated, undoable, journalled and announced."""
+
+    def __init__(self, project: Project, journal: "Journal | None" = None, max_undo: int = DEFAULT_MAX_UNDO) -> None:
+        self._project = project
+        self._journal = journal
+        self._max_undo = max_undo
+        self._undo: list[Step] = []
+        self._redo: list[Step] = []
+        self._open: Step | None = None  # the step being recorded (outermost edit/transaction)
+        self._published = 0  # ops of the open step already sent to journal and listeners
+        self._next_edit_id = 1
+        self._last_edit_id: int | None = None
+        self._listeners: list[Listener] = []
+        if journal is not None:
+            journal.attach(project)
+
+    # -- reading ----------------------------------------------------------------------------
+    @property
+    def project(self) -> Project:
+        """The live project (read it; change it only through the store's edits)."""
+        return self._project
+
+    @property
+    def journal(self) -> "Journal | None":
+        return self._journal
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def undo_description(self) -> str | None:
+        return self._undo[-1].description if self._undo else None
+
+    @property
+    def redo_description(self) -> str | None:
+        return self._redo[-1].description if self._redo else None
+
+    @property
+    def last_edit_id(self) -> int | None:
+        """Edit id of the most recent step (pass it as ``join`` to fold more propagation into it)."""
+        return self._last_edit_id
+
+    def track(self, track_id: int) -> Track:
+        try:
+            return self._project.tracks[track_id]
+        except KeyError:
+            raise TrackNotFound(f"Track {track_id} does not exist.") from None
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call listener(Change) after every edit, undo and redo; returns the unsubscribe function."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    # -- edits --------------------------------------------------------------------------------
+    def add_track(self, label: str = "object", color: str | None = None) -> Track:
+        """A new empty track with the next free id and a palette colour unless one is given."""
+        label = _check_label(label)
+        with self._recording("add_track", f"Add track ({label})"):
+            before_next = self._project.next_track_id
+            track_id = max([before_next, *[t + 1 for t in self._project.tracks]])
+            self._do(ProjectOp("next_track_id", before_next, track_id + 1))
+            self._do(TrackOp(track_id, None, TrackAttrs(label, _check_color(color or color_for(track_id)), False)))
+            self._ensure_class(label)
+        return self._project.tracks[track_id]
+
+    def delete_track(self, track_id: int) -> int:
+        track = self.track(track_id)
+        with self._recording("delete_track", f"Delete track {track_id}") as step:
+            self._remove_track(track)
+        return step.edit_id
+
+    def update_track(
+        self, track_id: int, label: str | None = None, color: str | None = None, hidden: bool | None = None
+    ) -> int:
+        track = self.track(track_id)
+        before = TrackAttrs.of(track)
+        after = TrackAttrs(
+            _check_label(label) if label is not None else before.label,
+            _check_color(color) if color is not None else before.color,
+            bool(hidden) if hidden is not None else before.hidden,
+        )
+        with self._recording("update_track", f"Change track {track_id}") as step:
+            if after != before:
+                self._do(TrackOp(track_id, before, after))
+            if label is not None:
+                self._ensure_class(after.label)
+        return step.edit_id
+
+    def set_frame(self, track_id: int, frame: int, label: FrameLabel) -> int:
+        """Write one label (a correction passes Provenance.MANUAL); returns the edit id for ``join``."""
+        track = self.track(track_id)
+        frame = self._check_frame(frame)
+        _check_frame_label(label, frame)
+        with self._recording("set_frame", f"Set box of track {track_id} on frame {frame}") as step:
+            self._set(track, frame, label)
+        return step.edit_id
+
+    def set_frames(self, track_id: int, labels: Mapping[int, FrameLabel], description: str = "Set boxes") -> int:
+        """Write many labels as one step, overwriting anything (imports, interpolation the user asked for)."""
+        track = self.track(track_id)
+        checked = self._check_labels(labels)
+        with self._recording("set_frame", description) as step:
+            for frame, label in checked:
+                self._set(track, frame, label)
+        return step.edit_id
+
+    def clear_frames(self, track_id: int, frames: Iterable[int]) -> int:
+        track = self.track(track_id)
+        frames = sorted({self._check_frame(f) for f in frames})
+        with self._recording("clear_frames", f"Clear {len(frames)} frame(s) of track {track_id}") as step:
+            for frame in frames:
+                self._set(track, frame, None)
+        return step.edit_id
+
+    def apply_propagated(
+        self, track_id: int, labels: Mapping[int, FrameLabel], join: int | None = None
+    ) -> list[int]:
+        """Write tracker/interpolated labels, never over a MANUAL keyframe; returns the frames written.
+
+        join=edit_id folds the writes into that edit's undo step (a correction and its
+        re-propagation undo together). If that edit was undone meanwhile the labels are
+        stale and nothing is written; if it is buried under later edits of the same track,
+        the writes become their own step.
+        """
+        track = self.track(track_id)
+        checked = self._check_labels(labels)
+        step = self._join_target(join, track_id) if join is not None else None
+        if join is not None and step is None and any(s.edit_id == join for s in self._redo):
+            return []
+        written: list[int] = []
+        with self._recording("propagate", f"Propagate track {track_id}", into=step):
+            for frame, label in checked:
+                existing = track.frames.get(frame)
+                if existing is not None and existing.is_keyframe:
+                    continue
+                if existing != label:
+                    self._set(track, frame, label)
+                    written.append(frame)
+        return written
+
+    def split_track(self, track_id: int, frame: int) -> int:
+        """Move the frames >= frame into a new track (same label, new colour); returns its id."""
+        track = self.track(track_id)
+        frame = self._check_frame(frame)
+        with self._recording("split_track", f"Split track {track_id} at frame {frame}"):
+            new_track = self.add_track(track.label)
+            for index in sorted(f for f in track.frames if f >= frame):
+                label = track.frames[index]
+                self._set(track, index, None)
+                self._set(new_track, index, label)
+        return new_track.id
+
+    def relabel_from(self, track_id: int, frame: int, label: str) -> int:
+        """Give the track a new class from frame on: split there and relabel the new part.
+
+        Returns the id of the track that carries the new label; when the track has no
+        frames before ``frame`` the whole track is relabelled in place and its id returned.
+        """
+        track = self.track(track_id)
+        frame = self._check_frame(frame)
+        label = _check_label(label)
+        with self._recording("relabel_from", f"Relabel track {track_id} as {label} from frame {frame}"):
+            if not any(f < frame for f in track.frames):
+                self.update_track(track_id, label=label)
+                return track_id
+            new_id = self.split_track(track_id, frame)
+            self.update_track(new_id, label=label)
+        return new_id
+
+    def merge_tracks(self, keep_id: int, other_id: int) -> int:
+        """Move other's frames into keep where keep has none (a manual frame beats a non-manual one)."""
+        keep, other = self.track(keep_id), self.track(other_id)
+        if keep_id == other_id:
+            raise UserError(f"Track {keep_id} cannot be merged with itself.")
+        with self._recording("merge_tracks", f"Merge track {other_id} into {keep_id}") as step:
+            for frame in sorted(other.frames):
+                label = other.frames[frame]
+                mine = keep.frames.get(frame)
+                if mine is None or (label.is_keyframe and not mine.is_keyframe):
+                    self._set(keep, frame, label)
+            self._remove_track(other)
+        return step.edit_id
+
+    @contextmanager
+    def transaction(self, description: str) -> Iterator[int]:
+        """Group edits into one undo step; an exception inside rolls all of them back. Yields the edit id."""
+        with self._recording("transaction", description) as step:
+            yield step.edit_id
+
+    # -- undo / redo --------------------------------------------------------------------------
+    def undo(self) -> bool:
+        """Revert the last step; False when there is nothing to undo."""
+        if self._open is not None:
+            raise RuntimeError("undo() inside an open edit or transaction")
+        if not self._undo:
+            return False
+        step = self._undo.pop()
+        ops = [op.inverse() for op in reversed(step.ops)]
+        for op in ops:
+            apply_op(self._project, op)
+        self._redo.append(step)
+        self._last_edit_id = self._undo[-1].edit_id if self._undo else None
+        self._publish("undo", ops, step.edit_id)
+        return True
+
+    def redo(self) -> bool:
+        """Re-apply the last undone step; False when there is nothing to redo."""
+        if self._open is not None:
+            raise RuntimeError("redo() inside an open edit or transaction")
+        if not self._redo:
+            return False
+        step = self._redo.pop()
+        for op in step.ops:
+            apply_op(self._project, op)
+        self._undo.append(step)
+        self._last_edit_id = step.edit_id
+        self._publish("redo", step.ops, step.edit_id)
+        return True
+
+    def clear_history(self) -> None:
+        self._undo.clear()
+        self._redo.clear()
+
+    # -- recording machinery ------------------------------------------------------------------
+    @contextmanager
+    def _recording(self, kind: str, description: str, into: Step | None = None) -> Iterator[Step]:
+        """Collect the ops of one edit; publish them at the end, roll them back on error.
+
+        Nested edits (split inside relabel, edits inside a transaction) record into the
+        outermost step and publish as they finish, so views stay live inside long
+        transactions; ``into`` reopens a finished step (propagation joined to its correction).
+        """
+        outermost = self._open is None
+        if outermost:
+            if into is None:
+                into = Step(self._next_edit_id, description)
+                self._next_edit_id += 1
+            self._open = into
+            self._published = len(into.ops)
+        step = self._open
+        assert step is not None
+        mark = len(step.ops)
+        try:
+            yield step
+        except BaseException:
+            undone = [op.inverse() for op in reversed(step.ops[mark:])]
+            for op in undone:
+                apply_op(self._project, op)
+            del step.ops[mark:]
+            self._published = min(self._published, mark)
+            if outermost:
+                self._open = None
+            if undone:
+                self._publish(kind, undone, step.edit_id)
+            raise
+        fresh = step.ops[self._published :]
+        self._published = len(step.ops)
+        if outermost:
+            self._open = None
+            self._commit(step, bool(step.ops[mark:]))
+        if fresh:
+            self._publish(kind, fresh, step.edit_id)
+
+    def _commit(self, step: Step, changed: bool) -> None:
+        if not changed:
+            return
+        self._redo.clear()
+        if any(s is step for s in self._undo):
+            return
+        self._undo.append(step)
+        self._redo.clear()
+        self._last_edit_id = step.edit_id
+        if len(self._undo) > self._max_undo:
+            del self._undo[0]
+
+    def _join_target(self, join: int, track_id: int) -> Step | None:
+        """The finished (or open) step with this edit id, if folding into it keeps undo consistent."""
+        if self._open is not None:
+            return self._open if self._open.edit_id == join else None
+        for position in range(len(self._undo) - 1, -1, -1):
+            step = self._undo[position]
+            if step.edit_id == join:
+                later = self._undo[position + 1 :]
+                if any(track_id in s.track_ids() or _has_project_ops(s) for s in later):
+                    return None
+                return step
+        return None
+
+    def _do(self, op: Op) -> None:
+        assert self._open is not None, "ops are recorded inside _recording()"
+        apply_op(self._project, op)
+        self._open.ops.append(op)
+
+    def _set(self, track: Track, frame: int, label: FrameLabel | None) -> None:
+        before = track.frames.get(frame)
+        if before != label:
+            self._do(FrameOp(track.id, frame, before, label))
+
+    def _remove_track(self, track: Track) -> None:
+        for frame in sorted(track.frames):
+            self._set(track, frame, None)
+        self._do(TrackOp(track.id, TrackAttrs.of(track), None))
+
+    def _ensure_class(self, label: str) -> None:
+        if label not in self._project.classes:
+            before = tuple(self._project.classes)
+            self._do(ProjectOp("classes", before, (*before, label)))
+
+    def _publish(self, kind: str, ops: list[Op], edit_id: int) -> None:
+        if self._journal is not None:
+            self._journal.record(kind, ops)
+        frames = frozenset(op.frame for op in ops if isinstance(op, FrameOp))
+        track_ids = frozenset(op.track_id for op in ops if not isinstance(op, ProjectOp))
+        structure = any(not isinstance(op, FrameOp) for op in ops)
+        change = Change(kind, track_ids, frames, structure, edit_id)
+        errors: list[BaseException] = []
+        for listener in list(self._listeners):
+            try:
+                listener(change)
+            except Exception as error:  # one broken view must not starve the others
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+    # -- validation ---------------------------------------------------------------------------
+    def _check_frame(self, frame: int) -> int:
+        if isinstance(frame, bool) or not isinstance(frame, int):
+            try:
+                import numpy as np
+
+                if isinstance(frame, np.integer):
+                    frame = int(frame)
+                else:
+                    raise TypeError
+            except TypeError:
+                raise BoxError(f"Frame index {frame!r} is not an integer.") from None
+        media = self._project.media
+        if frame < 0 or (media is not None and media.frame_count > 0 and frame >= media.frame_count):
+            limit = f" (the media has {media.frame_count} frames)" if media is not None else ""
+            raise BoxError(f"Frame {frame} is outside the media{limit}.")
+        return frame
+
+    def _check_labels(self, labels: Mapping[int, FrameLabel]) -> list[tuple[int, FrameLabel]]:
+        checked = []
+        for frame, label in sorted(labels.items()):
+            frame = self._check_frame(frame)
+            _check_frame_label(label, frame)
+            checked.append((frame, label))
+        return checked
+
+
+def _has_project_ops(step: Step) -> bool:
+    return any(isinstance(op, ProjectOp) for op in step.ops)
+
+
+def _check_label(label: str) -> str:
+    if not isinstance(label, str) or not label.strip():
+        raise UserError("A track label must be a non-empty text.")
+    return label.strip()
+
+
+def _check_color(color: str) -> str:
+    from .colors import is_hex_color
+
+    if not is_hex_color(color):
+        raise UserError(f"Colour {color!r} is not of the form #rrggbb.")
+    return color.lower()
+
+
+def check_box(box: object, frame: int | None = None) -> tuple[float, float, float, float]:
+    """A box as 4 floats x, y, w, h; BoxError unless finite with positive width and height."""
+    where = f" on frame {frame}" if frame is not None else ""
+    try:
+        values = tuple(float(v) for v in box)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise BoxError(f"The box{where} is not four numbers x, y, w, h.") from None
+    if len(values) != 4:
+        raise BoxError(f"The box{where} has {len(values)} numbers instead of four (x, y, w, h).")
+    if not all(math.isfinite(v) for v in values):
+        raise BoxError(f"The box{where} contains a value that is not a finite number.")
+    if values[2] <= 0 or values[3] <= 0:
+        raise BoxError(f"The box{where} has zero or negative width or height.")
+    return values  # type: ignore[return-value]
+
+
+def _check_frame_label(label: FrameLabel, frame: int) -> None:
+    if not isinstance(label, FrameLabel):
+        raise TypeError(f"expected a FrameLabel, got {type(label).__name__}")
+    if not isinstance(label.provenance, Provenance):
+        raise BoxError(f"The label on frame {frame} has an unknown provenance {label.provenance!r}.")
+    if label.box is None:
+        if not label.flags.absent:
+            raise BoxError(f"Frame {frame} needs a box unless the target is marked absent.")
+    else:
+        check_box(label.box, frame)
+    if label.score is not None and not (isinstance(label.score, (int, float)) and math.isfinite(label.score)):
+        raise BoxError(f"The score on frame {frame} is not a finite number.")
+
+
+def save_store(store: AnnotationStore, path: str | os.PathLike[str]) -> None:
+    """Save the store's project atomically and checkpoint (truncate) its journal."""
+    from .io import save_project
+
+    sha1 = save_project(store.project, path)
+    if store.journal is not None:
+        store.journal.checkpoint(sha1, path)
