@@ -86,3 +86,31 @@ def test_peer_follows_a_real_target_for_two_targets_at_once(kind, seqs_dir, nano
     assert iou > 0.5, f"{kind} lost an easy target: IoU {iou:.2f}"
     assert 0.0 <= target.score <= 1.0
     assert abs(other.box_xywh[0] - gx) > 20  # the other target did not jump onto the first
+
+
+def test_unclipped_nano_boxes_are_exactly_opencvs_and_clipped_ones_stay_inside(seqs_dir, nanotrack_dir):
+    """Deer's target nears the top edge: clip=False is OpenCV's raw box, clip=True the part inside."""
+    if "nano-v2" not in available_peers():
+        pytest.skip(peer_unavailable_reason("nano-v2"))
+    frames, gt = _first_frames(seqs_dir / "Deer", 71)  # it crosses the top edge at frame 67
+    raw_cv = cv2.TrackerNano_create(_nano_params(nanotrack_dir / "v2"))
+    raw_cv.init(frames[0], tuple(int(round(v)) for v in gt[0]))
+    raw, clipped = make_peer("nano-v2", clip=False), make_peer("nano-v2")
+    raw_state, clipped_state = raw.init_target(frames[0], gt[0]), clipped.init_target(frames[0], gt[0])
+    differed = False
+    height, width = frames[0].shape[:2]
+    for frame in frames[1:]:
+        _, expected = raw_cv.update(frame)
+        (a,), (b,) = raw.track_many(frame, [raw_state]), clipped.track_many(frame, [clipped_state])
+        assert a.box_xywh == tuple(float(v) for v in expected)
+        x, y, w, h = b.box_xywh
+        assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
+        differed |= a.box_xywh != b.box_xywh
+    assert differed  # the target did reach the edge, so clipping was exercised
+
+
+def _nano_params(folder: Path):
+    params = cv2.TrackerNano_Params()
+    params.backbone = str(folder / "nanotrack_backbone_sim.onnx")
+    params.neckhead = str(folder / "nanotrack_head_sim.onnx")
+    return params

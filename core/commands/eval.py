@@ -43,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class _Progress:
     """One self-overwriting stderr line: tracker, sequence, frames, overall share, frames/s."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
+    def __init__(self, stream=None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
         self.last = 0.0
         self.width = 0
 
