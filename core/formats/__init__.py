@@ -1,1 +1,96 @@
-"""Dataset formats: one module per format with a reader, a writer and a validator."""
+"""Dataset formats: one module per format, each with a reader, a writer and a validator.
+
+``export_project(project, fmt, out_dir)`` writes a project as COCO, COCO-VID, GOT-10k,
+LaSOT, OTB, MOT or our project JSON; ``import_project(src, fmt)`` reads it back. Round
+trips of our own exports are exact (ids, boxes bit for bit, keyframes, flags); formats
+that cannot carry provenance keep it in the ``siamcross_meta.json`` sidecar.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..annotations.model import Project
+from ..errors import FormatError
+from . import coco, got10k, lasot, mot, otb, project_json
+from .single_object import export_single, import_single
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """One format: how to write a project into a folder and read one back."""
+
+    name: str
+    description: str
+    export: Callable[..., list[Path]]
+    read: Callable[..., Project]
+
+
+def _export_project_json(project: Project, out_dir: Path, **_: object) -> list[Path]:
+    path = Path(out_dir) / "project.json"
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    project_json.save(project, path)
+    project_json.load(path)  # validator: it must read back
+    return [path]
+
+
+def _import_project_json(src: Path, media: Path | None = None) -> Project:
+    path = Path(src) / "project.json" if Path(src).is_dir() else Path(src)
+    project = project_json.load(path)
+    if media is not None:
+        from .frames import media_ref_for
+
+        project.media = media_ref_for(Path(media))
+    return project
+
+
+FORMATS: dict[str, FormatSpec] = {
+    "coco": FormatSpec("coco", "COCO instances (one image per labelled frame)",
+                       lambda p, o, **k: coco.export_coco(p, o, video=False, **k),
+                       lambda s, media=None: coco.import_coco(s, video=False, media=media)),
+    "coco-vid": FormatSpec("coco-vid", "COCO-VID (videos, frame_id, instance_id)",
+                           lambda p, o, **k: coco.export_coco(p, o, video=True, **k),
+                           lambda s, media=None: coco.import_coco(s, video=True, media=media)),
+    "got10k": FormatSpec("got10k", "GOT-10k (train/<seq>/groundtruth.txt, .label files, list.txt)",
+                         lambda p, o, **k: export_single(p, got10k, o, **k),
+                         lambda s, media=None: import_single(s, got10k, media)),
+    "lasot": FormatSpec("lasot", "LaSOT (<class>/<class>-<n>/groundtruth.txt, occlusion files)",
+                        lambda p, o, **k: export_single(p, lasot, o, **k),
+                        lambda s, media=None: import_single(s, lasot, media)),
+    "otb": FormatSpec("otb", "OTB (<Name>/groundtruth_rect.txt, img/0001.jpg)",
+                      lambda p, o, **k: export_single(p, otb, o, **k),
+                      lambda s, media=None: import_single(s, otb, media)),
+    "mot": FormatSpec("mot", "MOTChallenge (gt/gt.txt, seqinfo.ini, img1/)",
+                      lambda p, o, **k: mot.export_mot(p, o, **k),
+                      lambda s, media=None: mot.import_mot(s, media)),
+    "project": FormatSpec("project", "SiamCross project JSON", _export_project_json, _import_project_json),
+}
+
+
+def _spec(fmt: str) -> FormatSpec:
+    spec = FORMATS.get(fmt.lower().replace("_", "-"))
+    if spec is None:
+        raise FormatError(f"Unknown format '{fmt}'; use one of {', '.join(FORMATS)}.")
+    return spec
+
+
+def export_project(project: Project, fmt: str, out_dir: str | Path, source: object = None, *,
+                   images: bool = False, progress: Progress | None = None) -> list[Path]:
+    """Write the project into out_dir in fmt, validate what was written, return the main paths.
+
+    source: an open FrameSource or a media path for --images (default: the project's media).
+    """
+    return _spec(fmt).export(project, Path(out_dir), source=source, images=images, progress=progress)
+
+
+def import_project(src: str | Path, fmt: str, media: str | Path | None = None) -> Project:
+    """A project from a file or folder in fmt; media (video or image folder) overrides the found one."""
+    if not Path(src).exists():
+        raise FormatError(f"{src}: no such file or folder.")
+    return _spec(fmt).read(Path(src), media=Path(media) if media is not None else None)
+
+
+__all__ = ["FORMATS", "FormatSpec", "export_project", "import_project"]

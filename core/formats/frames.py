@@ -68,29 +68,65 @@ def _fallback_reader(path: Path) -> tuple[Callable[[int], np.ndarray], Callable[
     return read_video, capture.release
 
 
-def write_frames(media_path: str, targets: Iterable[tuple[int, list[Path]]],
-                 progress: Callable[[int, int], None] | None = None, total: int = 0) -> None:
+def frame_reader(source: object) -> tuple[Callable[[int], np.ndarray], Callable[[], None]]:
+    """(read, close) for an open FrameSource (not closed here) or a media path."""
+    if hasattr(source, "read") and not isinstance(source, (str, Path)):
+        return source.read, lambda: None  # type: ignore[attr-defined]
+    return open_frame_reader(str(source))
+
+
+def write_frames(source: object, targets: list[tuple[int, list[Path]]],
+                 progress: Callable[[int, int], None] | None = None) -> None:
     """Write each frame index to its target paths: encoded once, then hard-linked (or copied)."""
     import cv2
 
-    read, close = open_frame_reader(media_path)
+    read, close = frame_reader(source)
     try:
         for done, (index, paths) in enumerate(targets, start=1):
-            if not paths:
-                continue
-            first = paths[0]
-            first.parent.mkdir(parents=True, exist_ok=True)
-            if not cv2.imwrite(str(first), read(index)):
-                raise MediaError(f"Cannot write the frame image {first}.")
-            for other in paths[1:]:
-                other.parent.mkdir(parents=True, exist_ok=True)
-                if other.exists():
-                    other.unlink()
-                try:
-                    os.link(first, other)
-                except OSError:
-                    shutil.copyfile(first, other)
+            if paths:
+                first = paths[0]
+                first.parent.mkdir(parents=True, exist_ok=True)
+                if not cv2.imwrite(str(first), read(index)):
+                    raise MediaError(f"Cannot write the frame image {first}.")
+                for other in paths[1:]:
+                    other.parent.mkdir(parents=True, exist_ok=True)
+                    other.unlink(missing_ok=True)
+                    try:
+                        os.link(first, other)
+                    except OSError:
+                        shutil.copyfile(first, other)
             if progress is not None:
-                progress(done, total)
+                progress(done, len(targets))
     finally:
         close()
+
+
+def media_ref_for(path: Path):
+    """MediaRef of a video or image folder (through core.media when it exists)."""
+    from ..annotations.model import MediaRef
+
+    try:
+        from ..media import open_media
+    except ImportError:
+        open_media = None
+    if open_media is not None:
+        with open_media(str(path)) as source:
+            return source.to_media_ref()
+    import cv2
+
+    path = Path(path)
+    if path.is_dir():
+        files = list_images(path)
+        first = cv2.imread(str(files[0])) if files else None
+        if first is None:
+            raise MediaError(f"{path}: no readable images in this folder.")
+        return MediaRef(str(path), "images", len(files), first.shape[1], first.shape[0])
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise MediaError(f"Cannot open the video {path}.")
+    try:
+        return MediaRef(str(path), "video", int(capture.get(cv2.CAP_PROP_FRAME_COUNT)),
+                        int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+                        float(capture.get(cv2.CAP_PROP_FPS) or 30.0))
+    finally:
+        capture.release()

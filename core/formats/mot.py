@@ -148,3 +148,108 @@ def visibility_of(label: FrameLabel) -> float:
 def flags_of(visibility: float) -> Flags:
     """Flags a foreign row implies: anything less than fully visible is occluded."""
     return Flags(occluded=visibility < 1.0)
+
+
+# --- project export / import -------------------------------------------------------------
+
+def _class_ids(project) -> dict[str, int]:
+    classes = list(project.classes)
+    for track in sorted(project.tracks.values(), key=lambda t: t.id):
+        if track.label not in classes:
+            classes.append(track.label)
+    return {name: i + 1 for i, name in enumerate(classes)}
+
+
+def _row_for(track, frame: int, label: FrameLabel, class_ids: dict[str, int]) -> MotRow:
+    return MotRow(frame, track.id, tuple(float(v) for v in label.box), 1.0, class_ids[track.label],
+                  visibility_of(label))
+
+
+def export_mot(project, out_dir: Path, *, source: object = None, images: bool = False, progress=None) -> list[Path]:
+    """One MOT sequence folder named after the media, all tracks in gt/gt.txt, plus the sidecar."""
+    from .frames import write_frames
+    from .safe_paths import inside
+    from .sidecar import write_sidecar
+    from .single_object import frame_count, media_base_name
+
+    out_dir = Path(out_dir)
+    name = media_base_name(project)
+    seq_dir = inside(out_dir, name)
+    n = frame_count(project)
+    class_ids = _class_ids(project)
+    rows = [_row_for(t, i, f, class_ids) for t in project.tracks.values() for i, f in t.frames.items()
+            if f.box is not None]
+    media = project.media
+    info = {"name": name, "imDir": "img1", "frameRate": format_number(media.fps if media else 30.0),
+            "seqLength": str(n), "imWidth": str(media.width if media else 0),
+            "imHeight": str(media.height if media else 0), "imExt": ".jpg"}
+    write_gt(seq_dir, info, rows)
+    write_sidecar(out_dir, NAME, project, {name: sorted(project.tracks.values(), key=lambda t: t.id)})
+    if images:
+        frames_from = source if source is not None else (media.path if media else None)
+        if frames_from is None:
+            raise FormatError("Cannot write frame images: the project has no media.")
+        write_frames(frames_from, [(i, [frame_path(seq_dir, i)]) for i in range(n)], progress)
+    validate_sequence(seq_dir)
+    return [seq_dir]
+
+
+def import_mot(src: Path, media: Path | None = None):
+    """Tracks by MOT id; sidecar labels kept where gt.txt still holds exactly their row."""
+    from ..annotations.model import Project, Provenance, Track
+    from .frames import list_images, media_ref_for
+    from .sidecar import Sidecar, find_sidecar
+    from .single_object import check_frames_fit
+
+    src = Path(src)
+    if not src.is_dir():
+        raise FormatError(f"{src}: not a MOT sequence folder.")
+    seq_dirs = find_sequences(src)
+    if len(seq_dirs) != 1:
+        raise FormatError(f"{src}: holds {len(seq_dirs)} MOT sequences; import one sequence folder.")
+    seq_dir = seq_dirs[0]
+    info, rows = read_gt(seq_dir)
+    sidecar_path = find_sidecar(seq_dir, NAME)
+    sidecar = Sidecar(sidecar_path) if sidecar_path else None
+    project = sidecar.new_project() if sidecar else Project()
+    expected = (sidecar.tracks_for(seq_dir) or []) if sidecar else []
+    class_ids = _class_ids_from(project, expected)
+    by_key = {(r.frame, r.track_id): r for r in rows if r.conf != 0}
+    used: set[tuple[int, int]] = set()
+    for known in expected:
+        track = Track(known.id, known.label, known.color, known.hidden)
+        for frame, label in known.frames.items():
+            key = (frame, known.id)
+            if label.box is None:
+                if key not in by_key:
+                    track.frames[frame] = label
+            elif key in by_key and by_key[key] == _row_for(known, frame, label, class_ids):
+                track.frames[frame] = label
+                used.add(key)
+        project.tracks[track.id] = track
+    names = {v: k for k, v in class_ids.items()}
+    for key, row in sorted(by_key.items()):
+        if key in used:
+            continue
+        track = project.tracks.get(row.track_id)
+        if track is None:
+            label = names.get(row.class_id, "object" if row.class_id == 1 else f"class{row.class_id}")
+            track = project.tracks[row.track_id] = Track(row.track_id, label)
+            if label not in project.classes:
+                project.classes.append(label)
+        track.frames[row.frame] = FrameLabel(row.box, Provenance.IMPORTED, None, flags_of(row.visibility))
+    project.next_track_id = max([project.next_track_id, *[t + 1 for t in project.tracks]])
+    if media is not None:
+        project.media = media_ref_for(Path(media))
+    elif sidecar is None and list_images(seq_dir / info.get("imDir", "img1")):
+        project.media = media_ref_for(seq_dir / info.get("imDir", "img1"))
+    check_frames_fit(project, src)
+    return project
+
+
+def _class_ids_from(project, tracks) -> dict[str, int]:
+    classes = list(project.classes)
+    for track in sorted(tracks, key=lambda t: t.id):
+        if track.label not in classes:
+            classes.append(track.label)
+    return {name: i + 1 for i, name in enumerate(classes)}
