@@ -42,6 +42,8 @@ class ModelConfig:
     adjust convs before the depthwise xcorr; head_convs / separable: the cls/reg towers.
     omega: weight of the cls branch in the fused score ((1-ω)σ(cls)+σ(align))/(2-ω).
     gammas: weights of the four SLP spatial-attention heads of PCA.
+    adca_channels: width of the ADCA deformable conv; None keeps the neck width, a
+    smaller value adds a 1x1 reduction first (deformable sampling dominates on CPU).
     detach_offsets: the ADCA offsets come from the regression output with gradients
     stopped, so the align loss cannot bend the box regression (Ocean does the same).
     """
@@ -63,6 +65,7 @@ class ModelConfig:
     gammas: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 0.05)
     pca_reduction: int = 16
     detach_offsets: bool = True
+    adca_channels: int | None = None
     reg_init_size: float = 32.0
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
 
@@ -121,6 +124,7 @@ def lite_config() -> ModelConfig:
         adjust_kernel=1,
         head_convs=2,
         separable=True,
+        adca_channels=32,
     )
 
 

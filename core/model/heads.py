@@ -73,7 +73,8 @@ class OAINHeads(nn.Module):
 
     def __init__(self, channels: int, depth: int, separable: bool, stride: int,
                  gammas: tuple[float, float, float, float], reduction: int,
-                 detach_offsets: bool, reg_init_size: float, max_size: float):
+                 detach_offsets: bool, reg_init_size: float, max_size: float,
+                 adca_channels: int | None = None):
         super().__init__()
         self.stride = stride
         self.channel_attention = ChannelAttention(channels, reduction)
@@ -83,7 +84,7 @@ class OAINHeads(nn.Module):
         self.cls_logits = nn.Conv2d(channels, 1, 3, padding=1)
         self.reg_raw = nn.Conv2d(channels, 4, 3, padding=1)
         self.reg_scale = nn.Parameter(torch.ones(1))
-        self.adca = ADCA(channels, stride, detach_offsets)
+        self.adca = ADCA(channels, stride, detach_offsets, adca_channels)
         nn.init.normal_(self.reg_raw.weight, std=0.01)
         nn.init.constant_(self.reg_raw.bias, math.log(reg_init_size / stride))
         nn.init.normal_(self.cls_logits.weight, std=0.01)

@@ -54,17 +54,22 @@ class SpatialInteraction(nn.Module):
 
 class ADCA(nn.Module):
     """Adaptive deformable cross-align: a 3x3 deformable conv whose kernel points sit on
-    the box regressed at each cell, then a 1x1 conv to one align logit per cell."""
+    the box regressed at each cell, then a 1x1 conv to one align logit per cell
+    (optionally after a 1x1 channel reduction, for the lite config)."""
 
-    def __init__(self, channels: int, stride: int, detach_offsets: bool = True):
+    def __init__(self, channels: int, stride: int, detach_offsets: bool = True, width: int | None = None):
         super().__init__()
+        width = width or channels
         self.stride = stride
         self.detach_offsets = detach_offsets
-        self.weight = nn.Parameter(torch.empty(channels, channels, 3, 3))
+        self.reduce = (nn.Identity() if width == channels else
+                       nn.Sequential(nn.Conv2d(channels, width, 1, bias=False), nn.BatchNorm2d(width),
+                                     nn.ReLU(inplace=True)))
+        self.weight = nn.Parameter(torch.empty(width, width, 3, 3))
         nn.init.kaiming_uniform_(self.weight, a=1.0)
-        self.bias = nn.Parameter(torch.zeros(channels))
-        self.post = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
-        self.logits = nn.Conv2d(channels, 1, 1)
+        self.bias = nn.Parameter(torch.zeros(width))
+        self.post = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        self.logits = nn.Conv2d(width, 1, 1)
 
     def offsets(self, reg: Tensor) -> Tensor:
         """reg [B, 4, H, W] (l, r, t, b) pixels -> deform offsets [B, 18, H, W] in cells."""
@@ -72,5 +77,5 @@ class ADCA(nn.Module):
         return box_deform_offsets(source, self.stride, kernel_size=3)
 
     def forward(self, features: Tensor, reg: Tensor) -> Tensor:
-        aligned = deform_conv2d(features, self.offsets(reg), self.weight, self.bias, padding=(1, 1))
+        aligned = deform_conv2d(self.reduce(features), self.offsets(reg), self.weight, self.bias, padding=(1, 1))
         return self.logits(self.post(aligned))

@@ -93,7 +93,7 @@ class SiamCrossNet(nn.Module):
         self.reg_fusion = LevelFusion(levels)
         self.heads = OAINHeads(channels, config.head_convs, config.separable, config.stride, config.gammas,
                                config.pca_reduction, config.detach_offsets, config.reg_init_size,
-                               max_size=float(config.search_size))
+                               max_size=float(config.search_size), adca_channels=config.adca_channels)
         self.register_buffer("_locations", output_locations(config.output_size, config.stride,
                                                             config.template_size, config.template_crop_start),
                              persistent=False)
