@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plots", type=Path, default=None, help="write success/precision plot PNGs here")
 
 
-class _Progress:
+class StderrProgress:
     """One self-overwriting stderr line: tracker, sequence, frames, overall share, frames/s."""
 
     def __init__(self, stream=None) -> None:
@@ -125,22 +125,29 @@ def _peer_factories(spec: str, peers_dir: Path | None) -> tuple[list[tuple[str, 
     return [(PEER_TITLES[k], lambda k=k: make_peer(k, peers_dir=peers_dir)) for k in dict.fromkeys(kinds)], notes
 
 
+def chosen_trackers(model: str, device: str, peers: str, peers_dir: Path | None = None
+                    ) -> tuple[list[tuple[str, Callable[[], MultiTargetTracker]]], list[str]]:
+    """(name, factory) of our tracker then the peers, plus notes on peers that cannot run here."""
+    trackers = []
+    ours = _our_tracker(model, device)
+    if ours is not None:
+        trackers.append(ours)
+    peer_list, notes = _peer_factories(peers, peers_dir)
+    trackers += peer_list
+    if not trackers:
+        raise UserError("Nothing to evaluate: --model none and no peer can run.")
+    return trackers, notes
+
+
 def run(args: argparse.Namespace) -> int:
     if args.max_frames is not None and args.max_frames < 2:
         raise UserError("--max-frames must be at least 2 (the init frame and one tracked frame).")
     sequences = load_eval_sequences(args.data_dir, args.layout, _names_from(args.only, args.split))
-    trackers = []
-    ours = _our_tracker(args.model, args.device)
-    if ours is not None:
-        trackers.append(ours)
-    peers, notes = _peer_factories(args.peers, args.peers_dir)
-    trackers += peers
-    if not trackers:
-        raise UserError("Nothing to evaluate: --model none and no peer can run.")
+    trackers, notes = chosen_trackers(args.model, args.device, args.peers, args.peers_dir)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
 
-    progress = _Progress()
+    progress = StderrProgress()
     runs: dict[str, list[SequenceResult]] = {}
     try:
         for name, factory in trackers:
