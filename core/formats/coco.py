@@ -12,6 +12,7 @@ instance_id.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,11 @@ def _categories(project: Project) -> dict[str, int]:
     return {name: i + 1 for i, name in enumerate(names)}
 
 
+def _area(w: float, h: float) -> float:
+    area = w * h
+    return area if math.isfinite(area) else 0.0  # JSON has no infinity
+
+
 def coco_dict(project: Project, video: bool) -> dict[str, Any]:
     categories = _categories(project)
     width = project.media.width if project.media else 0
@@ -57,7 +63,7 @@ def coco_dict(project: Project, video: bool) -> dict[str, Any]:
             x, y, w, h = (float(v) for v in label.box)
             annotations.append({
                 "id": len(annotations) + 1, "image_id": index + 1, "category_id": categories[track.label],
-                "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0,
+                "bbox": [x, y, w, h], "area": _area(w, h), "iscrowd": 0,
                 **({"instance_id": track.id, "video_id": 1} if video else {}),
                 "attributes": {"track_id": track.id, "provenance": label.provenance.value, "score": label.score,
                                "flags": flags_to_dict(label.flags)}})
