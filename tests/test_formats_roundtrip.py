@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from core.annotations.model import Flags, FrameLabel, MediaRef, Project, Provenance, Track
 from core.formats import FORMATS, export_project, import_project
 from core.formats.frames import media_ref_for
-from tests.formats_helpers import assert_same_project, rich_project
+from tests.fixtures.formats_project import assert_same_project, rich_project
 
 ALL_FORMATS = sorted(FORMATS)
 
