@@ -135,3 +135,28 @@ def test_live_numbers_agree_with_the_shared_ope_tool(capsys, seqs_dir, shared_da
         assert ours[name]["success_auc"] == pytest.approx(auc, abs=1e-6)
         assert ours[name]["precision_20"] == pytest.approx(p20, abs=1e-6)
         assert ours[name]["ao"] == pytest.approx(mean_iou, abs=1e-6)
+
+
+def test_got10k_layout_leaves_absent_frames_out(capsys, seqs_dir, tmp_path):
+    """A GOT-10k sequence (frames linked from Man) whose absence.label marks frames 5-9 absent."""
+    seq_dir = tmp_path / "GOT-10k_Val_000001"
+    seq_dir.mkdir()
+    man = load_otb_sequences(seqs_dir)
+    man = next(s for s in man if s.name == "Man")
+    count = 20
+    for index, frame in enumerate(man.frames[:count]):
+        (seq_dir / f"{index + 1:08d}.jpg").symlink_to(frame)
+    absent = np.zeros(count, int)
+    absent[5:10] = 1
+    # the absent rows keep real boxes, so only the absence flag can leave them out
+    np.savetxt(seq_dir / "groundtruth.txt", man.boxes[:count], fmt="%.4f", delimiter=",")
+    np.savetxt(seq_dir / "absence.label", absent, fmt="%d")
+    np.savetxt(seq_dir / "cover.label", np.where(absent, 0, 8), fmt="%d")
+    code, out, err = _eval(capsys, tmp_path, "--format", "got10k", "--model", "identity", "--peers", "none", "--json")
+    assert code == 0, err
+    got = json.loads(out)["trackers"]["identity"]["sequences"]["GOT-10k_Val_000001"]
+    keep = absent == 0
+    expected = sequence_metrics(np.repeat(man.boxes[:1], count, axis=0)[keep], man.boxes[:count][keep])
+    assert got["frames"] == 15
+    assert got["ao"] == pytest.approx(expected.ao, abs=1e-6)
+    assert got["success_auc"] == pytest.approx(expected.success_auc, abs=1e-6)

@@ -33,10 +33,14 @@ _NANO_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")
 
 
 def default_peers_dir() -> Path:
-    """Where NanoTrack's ONNX pairs live: $SIAMCROSS_PEERS_DIR, else ../shared/peers beside the repo."""
+    """Where NanoTrack's ONNX pairs live: $SIAMCROSS_PEERS_DIR, else beside $SIAMCROSS_SHARED_DATA,
+    else ../shared/peers beside the repository (the layout tests/conftest.py uses)."""
     configured = os.environ.get("SIAMCROSS_PEERS_DIR")
     if configured:
         return Path(configured)
+    shared_data = os.environ.get("SIAMCROSS_SHARED_DATA")
+    if shared_data:
+        return Path(shared_data).parent / "peers"
     return Path(__file__).resolve().parents[2].parent / "shared" / "peers"
 
 
