@@ -1,0 +1,206 @@
+"""SiamCrossTracker: template once at init, then one batched network pass per frame.
+
+The network is stateless; everything a target needs between frames (its template
+encoding, centre and size in the frame) lives in its ``TargetState``, owned by the
+caller. So many targets share one forward pass (``track_many``), and restarting from an
+edited keyframe is just a new ``init_target``. ``init``/``track`` are the single-target
+convenience of the public contract (DESIGN.md, "Tracker contract").
+
+Coordinates: frames use 0-based continuous pixel coordinates (pixel i covers [i, i+1));
+crops map to them through ``CropWindow``; the network's boxes and cell locations are in
+the same crop coordinates that training uses (``CropWindow.box_to_crop_xyxy``).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from core.model import SiamCrossNet, TemplateEncoding, load_model
+
+from .crops import CropWindow, channel_mean, context_size, crop_many, crop_window, search_size_for
+from .device import DeviceChoice, cpu_fallback, is_out_of_memory, resolve_device
+from .inputs import MIN_BOX_SIDE, check_frame, clip_box, normalise_box
+from .postprocess import cosine_window, decide
+from .result import ResponseMaps, TrackResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class TargetState:
+    """One target between frames (updated in place by ``track_many``).
+
+    template: the network's encoding of the template crop (computed once, at init).
+    center_xy, size_wh: the target in frame pixels (continuous coordinates); the size
+    is the smoothed tracker size, the centre is kept inside the frame.
+    template_crop / template_box_xyxy: the 127 px crop and its box, kept so the encoding
+    can be rebuilt on another device (GPU out of memory -> CPU).
+    """
+
+    template: TemplateEncoding
+    center_xy: tuple[float, float]
+    size_wh: tuple[float, float]
+    template_crop: np.ndarray
+    template_box_xyxy: np.ndarray
+    generation: int = 0
+    last_score: float = field(default=1.0)
+
+    @property
+    def box_xywh(self) -> tuple[float, float, float, float]:
+        """The state's box (centre and size, not clipped to the frame)."""
+        (cx, cy), (w, h) = self.center_xy, self.size_wh
+        return (cx - w / 2.0, cy - h / 2.0, w, h)
+
+
+class SiamCrossTracker:
+    """SiamCross single- and multi-target tracker around a ``SiamCrossNet``.
+
+    ``from_pretrained("lite" | "r50" | path, device="auto")`` builds one; the network's
+    config supplies crop sizes, the context amount, omega and the post-processing knobs.
+    """
+
+    def __init__(self, net: SiamCrossNet, device: DeviceChoice | str = "auto") -> None:
+        self._choice = device if isinstance(device, DeviceChoice) else resolve_device(device)
+        self._net = net.eval().to(device=self._choice.device, dtype=self._choice.dtype)
+        self._generation = 0
+        config = net.config
+        self._template_size = int(config.template_size)
+        self._search_size = int(config.search_size)
+        self._context = float(config.context_amount)
+        self._omega = float(config.omega)
+        self._post = config.postprocess
+        cells = net.locations().detach().to("cpu", torch.float64).numpy()  # [H, W, 2] crop px
+        self._cells = cells
+        self._window = cosine_window(cells.shape[0], cells.shape[1])
+        self._state: TargetState | None = None
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path = "lite", device: str = "auto") -> "SiamCrossTracker":
+        """Load named weights ("lite", "r50") or a weights file, on ``device`` ("auto" picks)."""
+        choice = resolve_device(device)
+        net = load_model(str(name_or_path), choice.device)
+        return cls(net, choice)
+
+    # -- properties -----------------------------------------------------------------
+    @property
+    def device(self) -> DeviceChoice:
+        return self._choice
+
+    @property
+    def net(self) -> SiamCrossNet:
+        return self._net
+
+    @property
+    def score_threshold(self) -> float:
+        """Below this score a result is uncertain (from the model's post-processing config)."""
+        return float(self._post.score_threshold)
+
+    # -- single target (public contract) --------------------------------------------
+    def init(self, frame_bgr: np.ndarray, box_xywh: Sequence[float]) -> None:
+        """Start tracking box_xywh (0-based x, y, w, h) in frame_bgr (uint8 HxWx3 BGR)."""
+        self._state = self.init_target(frame_bgr, box_xywh)
+
+    def track(self, frame_bgr: np.ndarray) -> TrackResult:
+        """Where the target of ``init`` is in frame_bgr."""
+        if self._state is None:
+            raise RuntimeError("SiamCrossTracker.track() called before init()")
+        return self.track_many(frame_bgr, [self._state])[0]
+
+    # -- many targets (MultiTargetTracker protocol) -----------------------------------
+    def init_target(self, frame_bgr: np.ndarray, box_xywh: Sequence[float]) -> TargetState:
+        """Encode the template of one target; raises BoxError / MediaError for bad input."""
+        frame = check_frame(frame_bgr)
+        height, width = frame.shape[:2]
+        x, y, w, h = normalise_box(box_xywh, width, height)
+        center = (x + w / 2.0, y + h / 2.0)
+        window = crop_window(center, context_size(w, h, self._context), self._template_size)
+        crop = crop_many(frame, [window])
+        box_xyxy = window.box_to_crop_xyxy((x, y, w, h))
+        state = TargetState(template=None, center_xy=center, size_wh=(w, h),  # type: ignore[arg-type]
+                            template_crop=crop[0], template_box_xyxy=box_xyxy)
+        self._run_with_fallback(lambda: self._encode(state))
+        return state
+
+    def track_many(self, frame_bgr: np.ndarray, targets: Sequence[TargetState]) -> list[TrackResult]:
+        """Advance every target to frame_bgr in one batched network pass; states update in place."""
+        frame = check_frame(frame_bgr)
+        if not targets:
+            return []
+        return self._run_with_fallback(lambda: self._track_batch(frame, list(targets)))
+
+    # -- internals --------------------------------------------------------------------
+    def _run_with_fallback(self, step):
+        """Run ``step``; if the GPU runs out of memory, continue on the CPU (with a warning)."""
+        try:
+            return step()
+        except (RuntimeError, torch.cuda.OutOfMemoryError) as error:
+            if self._choice.device.type == "cpu" or not is_out_of_memory(error):
+                raise
+            log.warning("GPU out of memory on %s; tracking continues on the CPU (slower).", self._choice)
+            self._choice = cpu_fallback()
+            self._net.to(device=self._choice.device, dtype=self._choice.dtype)
+            self._generation += 1
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            return step()
+
+    def _to_input(self, crops: np.ndarray) -> torch.Tensor:
+        """uint8 [N, S, S, 3] crops -> float [N, 3, S, S] on the device (uploaded as uint8)."""
+        tensor = torch.from_numpy(crops).to(self._choice.device, non_blocking=True)
+        return tensor.permute(0, 3, 1, 2).to(self._choice.dtype)
+
+    def _encode(self, state: TargetState) -> None:
+        with torch.inference_mode():
+            z = self._to_input(state.template_crop[None])
+            box = torch.as_tensor(state.template_box_xyxy[None], dtype=self._choice.dtype, device=self._choice.device)
+            state.template = self._net.encode_template(z, box)
+        state.generation = self._generation
+
+    def _search_window(self, state: TargetState) -> CropWindow:
+        w, h = state.size_wh
+        side = search_size_for(context_size(w, h, self._context), self._template_size, self._search_size)
+        return crop_window(state.center_xy, side, self._search_size)
+
+    def _track_batch(self, frame: np.ndarray, states: list[TargetState]) -> list[TrackResult]:
+        for state in states:
+            if state.generation != self._generation:
+                self._encode(state)
+        windows = [self._search_window(s) for s in states]
+        crops = crop_many(frame, windows, channel_mean(frame))
+        with torch.inference_mode():
+            x = self._to_input(crops)
+            template = states[0].template if len(states) == 1 else TemplateEncoding.cat([s.template for s in states])
+            out = self._net.decode(template, self._net.encode_search(x))
+            maps = torch.cat([torch.sigmoid(out.cls_logits), torch.sigmoid(out.align_logits),
+                              out.fused_score(self._omega), out.reg], dim=1)
+            maps = maps.to("cpu", torch.float32).numpy()  # [N, 7, H, W], one transfer
+        maps = np.nan_to_num(maps, nan=0.0, posinf=0.0, neginf=0.0)
+
+        scales = np.array([w.out_size / w.side for w in windows])  # crop px per frame px
+        previous = np.array([s.size_wh for s in states], dtype=np.float64) * scales[:, None]
+        post = self._post
+        decision = decide(maps[:, 2], maps[:, 3:7], self._cells, previous, self._window,
+                          post.window_influence, post.penalty_k, post.size_lr)
+
+        height, width = frame.shape[:2]
+        results = []
+        for i, (state, window) in enumerate(zip(states, windows)):
+            cx, cy = window.crop_to_frame_xy(decision.center_xy[i, 0], decision.center_xy[i, 1])
+            w, h = decision.size_wh[i] / scales[i]
+            state.center_xy = (min(max(float(cx), 0.0), float(width)), min(max(float(cy), 0.0), float(height)))
+            state.size_wh = (min(max(float(w), MIN_BOX_SIDE), float(width)),
+                             min(max(float(h), MIN_BOX_SIDE), float(height)))
+            score = float(decision.score[i])
+            state.last_score = score
+            results.append(TrackResult(
+                box_xywh=clip_box(*state.center_xy, *state.size_wh, width, height),
+                score=score,
+                maps=ResponseMaps(cls=maps[i, 0], align=maps[i, 1], score=maps[i, 2], reg=maps[i, 3:7]),
+                search_region_xywh=window.region_xywh(),
+            ))
+        return results

@@ -1,0 +1,187 @@
+"""SiamCrossTracker on real frames (lite model; untrained heads are fine for these checks)."""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from core.errors import BoxError, MediaError
+from core.tracking import IdentityTracker, SiamCrossTracker, TrackResult
+from core.tracking.device import DeviceError, is_out_of_memory, resolve_device
+from core.tracking.inputs import MIN_BOX_SIDE
+
+
+def read_sequence(seqs_dir: Path, name: str, count: int) -> tuple[list[np.ndarray], tuple[float, ...]]:
+    paths = sorted((seqs_dir / name / "img").glob("*.jpg"))[:count]
+    line = (seqs_dir / name / "groundtruth_rect.txt").read_text().splitlines()[0]
+    x, y, w, h = (float(v) for v in line.replace("\t", ",").split(","))
+    return [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in paths], (x - 1.0, y - 1.0, w, h)
+
+
+@pytest.fixture(scope="module")
+def tracker() -> SiamCrossTracker:
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "no trained weights" while resources/models is empty
+        return SiamCrossTracker.from_pretrained("lite", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def car4(seqs_dir):
+    return read_sequence(seqs_dir, "Car4", 4)
+
+
+def contains(outer, inner, tol=1e-6) -> bool:
+    ox, oy, ow, oh = outer
+    ix, iy, iw, ih = inner
+    return ox - tol <= ix and oy - tol <= iy and ix + iw <= ox + ow + tol and iy + ih <= oy + oh + tol
+
+
+def test_track_results_have_contract_shapes_and_ranges(tracker, car4):
+    frames, box = car4
+    height, width = frames[0].shape[:2]
+    size = tracker.net.config.output_size
+    tracker.init(frames[0], box)
+    for frame in frames[1:]:
+        result = tracker.track(frame)
+        assert isinstance(result, TrackResult)
+        assert 0.0 <= result.score <= 1.0
+        x, y, w, h = result.box_xywh
+        assert all(isinstance(v, float) for v in result.box_xywh)
+        assert x >= 0 and y >= 0 and w > 0 and h > 0 and x + w <= width + 1e-6 and y + h <= height + 1e-6
+        maps = result.maps
+        for name in ("cls", "align", "score"):
+            values = getattr(maps, name)
+            assert values.shape == (size, size) and values.dtype == np.float32, name
+            assert np.isfinite(values).all() and values.min() >= 0.0 and values.max() <= 1.0, name
+        assert maps.reg.shape == (4, size, size) and maps.reg.dtype == np.float32
+        assert np.isfinite(maps.reg).all() and (maps.reg >= 0).all()
+        assert contains(result.search_region_xywh, result.box_xywh)
+        omega = tracker.net.config.omega
+        np.testing.assert_allclose(maps.score, ((1 - omega) * maps.cls + maps.align) / (2 - omega), atol=1e-5)
+
+
+def test_search_region_is_centred_on_the_previous_box_with_context(tracker, car4):
+    frames, box = car4
+    tracker.init(frames[0], box)
+    result = tracker.track(frames[1])
+    x, y, w, h = box
+    p = 0.5 * (w + h)
+    side = np.sqrt((w + p) * (h + p)) * 255 / 127
+    rx, ry, rw, rh = result.search_region_xywh
+    assert (rw, rh) == pytest.approx((side, side))
+    assert (rx + rw / 2, ry + rh / 2) == pytest.approx((x + w / 2, y + h / 2))
+
+
+def test_track_many_equals_separate_track_calls(tracker, car4):
+    """One batched pass gives each target what its own pass gives, frame after frame.
+
+    Each frame starts the single passes from copies of the batched states: float noise
+    between batch sizes (~1e-6) would otherwise be amplified by re-cropping over frames.
+    """
+    frames, box = car4
+    boxes = [box, (150.0, 40.0, 60.0, 50.0), (20.0, 100.0, 40.0, 80.0)]
+    states = [tracker.init_target(frames[0], start) for start in boxes]
+    single = SiamCrossTracker(tracker.net, tracker.device)
+    for frame in frames[1:3]:
+        copies = [dataclasses.replace(state) for state in states]
+        batched = tracker.track_many(frame, states)
+        assert len(batched) == 3
+        for copy, result in zip(copies, batched):
+            single._state = copy
+            expected = single.track(frame)
+            np.testing.assert_allclose(result.box_xywh, expected.box_xywh, atol=1e-4)
+            assert result.score == pytest.approx(expected.score, abs=1e-4)
+            np.testing.assert_allclose(result.maps.score, expected.maps.score, atol=1e-4)
+            assert result.search_region_xywh == pytest.approx(expected.search_region_xywh)
+    assert len({state.center_xy for state in states}) == 3  # the targets stayed apart
+
+
+def test_track_many_of_no_targets_is_empty(tracker, car4):
+    assert tracker.track_many(car4[0][0], []) == []
+
+
+def test_state_follows_result_and_restart_from_keyframe(tracker, car4):
+    frames, box = car4
+    state = tracker.init_target(frames[0], box)
+    result = tracker.track_many(frames[1], [state])[0]
+    sx, sy, sw, sh = state.box_xywh
+    assert result.box_xywh == pytest.approx((max(sx, 0.0), max(sy, 0.0), sw, sh), abs=1.0) or sx < 0 or sy < 0
+    again = tracker.init_target(frames[1], (60.0, 40.0, 50.0, 40.0))  # an edited keyframe restarts cleanly
+    assert again.box_xywh == pytest.approx((60.0, 40.0, 50.0, 40.0))
+
+
+@pytest.mark.parametrize("box", [(10, 10, 0, 20), (10, 10, -5, 20), (float("nan"), 10, 20, 20),
+                                 (5000, 10, 20, 20), (-100, -100, 50, 50), (1, 2, 3)])
+def test_bad_boxes_raise_box_error(tracker, car4, box):
+    with pytest.raises(BoxError):
+        tracker.init(car4[0][0], box)
+
+
+def test_bad_frames_raise_media_error(tracker, car4):
+    frames, box = car4
+    with pytest.raises(MediaError):
+        tracker.init(frames[0].astype(np.float32), box)
+    tracker.init(frames[0], box)
+    with pytest.raises(MediaError):
+        tracker.track(cv2.cvtColor(frames[1], cv2.COLOR_BGR2GRAY))
+
+
+def test_tiny_and_oversized_boxes_are_made_trackable(tracker, car4):
+    frame = car4[0][0]
+    height, width = frame.shape[:2]
+    tiny = tracker.init_target(frame, (100.0, 80.0, 1.0, 0.5))
+    assert tiny.size_wh == (MIN_BOX_SIDE, MIN_BOX_SIDE) and tiny.center_xy == pytest.approx((100.5, 80.25))
+    huge = tracker.init_target(frame, (-50.0, -50.0, width + 500.0, height + 500.0))
+    assert huge.box_xywh == pytest.approx((0.0, 0.0, float(width), float(height)))
+    for result in tracker.track_many(car4[0][1], [tiny, huge]):
+        assert 0.0 <= result.score <= 1.0 and result.box_xywh[2] > 0
+
+
+def test_track_before_init_is_a_programming_error():
+    net = SiamCrossTracker.__new__(SiamCrossTracker)
+    net._state = None
+    with pytest.raises(RuntimeError):
+        net.track(np.zeros((10, 10, 3), np.uint8))
+
+
+def test_auto_device_resolves_to_what_the_machine_has():
+    choice = resolve_device("auto")
+    if torch.cuda.is_available():
+        assert choice.device.type == "cuda" and choice.half
+    else:
+        assert choice.device.type in ("cpu", "mps") and not choice.half
+    assert resolve_device("cpu").device == torch.device("cpu")
+
+
+@pytest.mark.parametrize("spec", ["gpu7", "tpu", "cuda:99"])
+def test_unknown_or_missing_devices_raise_device_error(spec):
+    with pytest.raises(DeviceError):
+        resolve_device(spec)
+
+
+def test_half_precision_on_cpu_is_refused():
+    with pytest.raises(DeviceError):
+        resolve_device("cpu", half=True)
+
+
+def test_out_of_memory_errors_are_recognised():
+    assert is_out_of_memory(torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB"))
+    assert is_out_of_memory(RuntimeError("MPS backend out of memory"))
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))
+
+
+def test_identity_tracker_returns_the_start_box(car4):
+    frames, box = car4
+    identity = IdentityTracker()
+    states = [identity.init_target(frames[0], box), identity.init_target(frames[0], (5, 5, 2, 2))]
+    results = identity.track_many(frames[1], states)
+    assert results[0].box_xywh == pytest.approx(box) and results[0].score == 1.0
+    assert results[1].box_xywh == (3.5, 4.0, 4.0, 4.0) or results[1].box_xywh[2] == MIN_BOX_SIDE
+    with pytest.raises(BoxError):
+        identity.init_target(frames[0], (0, 0, 0, 5))
