@@ -85,11 +85,15 @@ def project_to_dict(project: Project) -> dict[str, Any]:
 
 def project_to_bytes(project: Project) -> bytes:
     """The exact bytes save_project writes (deterministic: same project, same bytes)."""
+    data = project_to_dict(project)
     try:
-        text = json.dumps(project_to_dict(project), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except ValueError:
         raise FormatError("The project holds a number that is not finite (NaN or infinity) and cannot be saved.") from None
-    return (text + "\n").encode("utf-8")
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in some text: escaped JSON still round-trips it exactly
+        return (json.dumps(data, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
 
 
 # -- from JSON-able dicts, validated ---------------------------------------------------------

@@ -77,7 +77,7 @@ class Journal:
         """Append one edit's ops as one line, flushed now and fsynced at most every fsync_interval."""
         if self._handle is None:
             raise RuntimeError("journal is not attached to a project")
-        line = json.dumps({"edit": kind, "ops": [op_to_dict(op) for op in ops]}, ensure_ascii=False, allow_nan=False)
+        line = json.dumps({"edit": kind, "ops": [op_to_dict(op) for op in ops]}, allow_nan=False)
         self._handle.write(line + "\n")
         self._handle.flush()
         self.lines_written += 1
@@ -104,8 +104,8 @@ class Journal:
     def _start(self, header: dict[str, Any]) -> None:
         self.close()
         header = {"schema": JOURNAL_SCHEMA, "version": JOURNAL_VERSION, **header}
-        self._handle = open(self.path, "w", encoding="utf-8")
-        self._handle.write(json.dumps(header, ensure_ascii=False, allow_nan=False) + "\n")
+        self._handle = open(self.path, "w", encoding="ascii")
+        self._handle.write(json.dumps(header, allow_nan=False) + "\n")
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self._last_fsync = time.monotonic()
