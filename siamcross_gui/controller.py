@@ -1,0 +1,509 @@
+"""The GUI's one controller: current frame, selection, edits through the store, propagation.
+
+It owns the AnnotationStore (GUI thread), a FrameCache for display, the worker host, and
+the autosave journal. Widgets call its methods and listen to its signals; it never draws.
+Propagation results stream in per frame and are applied in batches at most ~30 times a
+second, each batch joined to one undo step.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6 import QtCore
+
+from core.annotations.model import Flags, FrameLabel, Project, Provenance, Track
+from core.errors import BoxError, UserError
+from core.tracking.result import TrackResult
+
+from .opening import plan_open
+from .settings import AppSettings
+from .worker import TrackerFactory, WorkerHost
+
+log = logging.getLogger(__name__)
+
+RecoverQuestion = Callable[[object], bool]  # (core.annotations.journal.Recovery) -> replay it?
+APPLY_INTERVAL_MS = 33
+MAX_OVERLAY_FRAMES = 5000  # response maps kept for scrubbing back over tracked frames (~10 KB each)
+
+
+class Controller(QtCore.QObject):
+    frameChanged = QtCore.Signal(int)
+    projectChanged = QtCore.Signal()          # throttled: at most one per event-loop pass
+    selectionChanged = QtCore.Signal(object)  # track id or None
+    mediaOpened = QtCore.Signal()
+    propagationStarted = QtCore.Signal(int)   # frames to do
+    propagationProgress = QtCore.Signal(int, int, float)  # done, total, frames/s
+    propagationFinished = QtCore.Signal(bool)  # cancelled
+    overlayResult = QtCore.Signal(object)      # TrackResult with maps
+    errorOccurred = QtCore.Signal(str)
+    notice = QtCore.Signal(str)
+
+    def __init__(self, settings: AppSettings, tracker_factory: TrackerFactory | None = None,
+                 parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.store = None
+        self.cache = None
+        self.project_path: Path | None = None
+        self.frame = 0
+        self.selected: int | None = None
+        self.dirty = False
+        self.last_result: TrackResult | None = None
+        self._results: dict[int, TrackResult] = {}  # frame -> the selected track's maps (overlay)
+        self.journal = None
+        self._unsubscribe = None
+        self.worker = WorkerHost(tracker_factory, settings.model, settings.device, self)
+        self.worker.worker.stepped.connect(self._on_step)
+        self.worker.worker.finished.connect(self._on_worker_finished)
+        self.worker.worker.failed.connect(self._on_worker_failed)
+        self.worker.worker.notice.connect(self.notice)
+        self._pending: list = []
+        self._join: int | None = None
+        self._run_started = 0.0
+        self._run_done = 0
+        self._run_total = 0
+        self._follow = True
+        self._apply_timer = QtCore.QTimer(self)
+        self._apply_timer.setInterval(APPLY_INTERVAL_MS)
+        self._apply_timer.timeout.connect(self._apply_pending)
+        self._changed_timer = QtCore.QTimer(self)
+        self._changed_timer.setSingleShot(True)
+        self._changed_timer.setInterval(0)
+        self._changed_timer.timeout.connect(self.projectChanged)
+
+    # --- state ------------------------------------------------------------------------------
+    @property
+    def project(self) -> Project | None:
+        return None if self.store is None else self.store.project
+
+    @property
+    def frame_count(self) -> int:
+        media = self.project.media if self.project else None
+        return media.frame_count if media else 0
+
+    @property
+    def busy(self) -> bool:
+        return self.worker.busy
+
+    def track(self, track_id: int | None) -> Track | None:
+        return None if track_id is None or self.project is None else self.project.tracks.get(track_id)
+
+    def label_at(self, track_id: int, frame: int | None = None) -> FrameLabel | None:
+        track = self.track(track_id)
+        return None if track is None else track.frames.get(self.frame if frame is None else frame)
+
+    def result_for(self, frame: int) -> TrackResult | None:
+        """The tracker output (with maps) of the last run on this frame, for the overlay."""
+        return self._results.get(frame)
+
+    def current_frame_bgr(self):
+        return None if self.cache is None else self.cache.get(self.frame)
+
+    # --- opening ----------------------------------------------------------------------------
+    def open(self, path: str | Path, ask_recover: RecoverQuestion | None = None) -> None:
+        """Open a video, image folder, project or labelled sequence; raises UserError.
+
+        When the autosave journal of that project (or of that media, if never saved) holds
+        edits from a crashed session, ask_recover(recovery) decides whether to replay them.
+        """
+        from core.annotations.io import load_project
+        from core.media import open_media
+
+        plan = plan_open(path)
+        if plan.kind == "project":
+            project = load_project(plan.path)
+            if project.media is None:
+                raise UserError(f"The project {plan.path.name} names no video or image folder.")
+            source = open_media(_resolve_media(project.media.path, plan.path))
+            project_path: Path | None = plan.path
+        elif plan.kind == "sequence":
+            from core.formats import import_project
+
+            project = import_project(plan.path, plan.fmt)
+            if project.media is None:
+                raise UserError(f"The sequence {plan.path.name} has no frames to show.")
+            source = open_media(project.media.path)
+            project_path = None
+        else:
+            source = open_media(plan.path)
+            project = Project(media=source.to_media_ref())
+            project_path = None
+        self._install(project, source, project_path, ask_recover)
+
+    def install(self, project: Project, source, project_path: Path | None = None,
+                ask_recover: RecoverQuestion | None = None) -> None:
+        """Show an in-memory project over an open FrameSource (the controller closes it later)."""
+        self._install(project, source, project_path, ask_recover)
+
+    def _install(self, project: Project, source, project_path: Path | None,
+                 ask_recover: RecoverQuestion | None) -> None:
+        from core.annotations.journal import Journal, read_journal
+        from core.annotations.store import AnnotationStore
+        from core.media import FrameCache
+
+        self.close_media()
+        journal_key = journal_key_for(project, project_path)
+        recovery = _read_recovery(read_journal, journal_key)
+        recovered = recovery is not None and ask_recover is not None and ask_recover(recovery)
+        if recovered:
+            project = recovery.project
+        self.journal = Journal(journal_key)
+        self.store = AnnotationStore(project, journal=self.journal)
+        self._unsubscribe = self.store.subscribe(self._on_store_change)
+        self.cache = FrameCache(source, max_bytes=384 * 1024 * 1024, read_ahead=8)
+        self.project_path = project_path
+        self.worker.set_media(str(source.info.path))
+        self.dirty = bool(recovered)
+        self.frame = 0
+        self.last_result = None
+        self._results.clear()
+        self.selected = min(project.tracks) if project.tracks else None
+        self.mediaOpened.emit()
+        self.selectionChanged.emit(self.selected)
+        self.frameChanged.emit(0)
+        self.projectChanged.emit()
+
+    def close_media(self) -> None:
+        """Close the project; its journal is deleted (the user saved or chose to discard)."""
+        if self.worker.busy:
+            self.worker.cancel()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.journal is not None:
+            self.journal.discard()
+            self.journal = None
+        if self.cache is not None:
+            source = self.cache.source
+            self.cache.close()
+            source.close()
+            self.cache = None
+        self.store = None
+
+    def abandon(self) -> None:
+        """Stop without closing the journal cleanly (what a crash leaves behind; tests use it)."""
+        self.worker.stop()
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+
+    def shutdown(self) -> None:
+        self.close_media()
+        self.worker.stop()
+
+    # --- saving -----------------------------------------------------------------------------
+    def save(self, path: str | Path | None = None) -> Path:
+        """Atomic save; the journal is checkpointed (and moves beside the file on Save As)."""
+        from core.annotations.io import save_project
+
+        if self.project is None:
+            raise UserError("There is nothing to save: open a video first.")
+        self._apply_pending()
+        target = Path(path) if path is not None else self.project_path
+        if target is None:
+            raise UserError("Choose where to save the project.")
+        sha1 = save_project(self.project, target)
+        if self.journal is not None:
+            old = self.journal.path
+            self.journal.checkpoint(sha1, target)
+            if old != self.journal.path:
+                old.unlink(missing_ok=True)
+        self.project_path = target
+        self.dirty = False
+        self.projectChanged.emit()
+        return target
+
+    def export(self, fmt: str, out_dir: str | Path) -> None:
+        from core.formats import export_project
+
+        if self.project is None:
+            raise UserError("There is nothing to export: open a video first.")
+        self._apply_pending()
+        export_project(self.project, fmt, Path(out_dir), source=self.cache.source if self.cache else None)
+
+    # --- navigation -------------------------------------------------------------------------
+    def seek(self, frame: int) -> None:
+        if self.frame_count == 0:
+            return
+        frame = min(max(int(frame), 0), self.frame_count - 1)
+        if frame != self.frame:
+            self.frame = frame
+            self.frameChanged.emit(frame)
+
+    def step(self, delta: int) -> None:
+        self.seek(self.frame + delta)
+
+    def select(self, track_id: int | None) -> None:
+        if track_id != self.selected:
+            self.selected = track_id
+            self.selectionChanged.emit(track_id)
+
+    def select_relative(self, delta: int) -> None:
+        ids = sorted(self.project.tracks) if self.project else []
+        if not ids:
+            return
+        i = ids.index(self.selected) if self.selected in ids else -delta
+        self.select(ids[(i + delta) % len(ids)])
+
+    # --- track edits ---------------------------------------------------------------------
+    def add_track(self, label: str | None = None) -> int:
+        if self.store is None:
+            raise UserError("Open a video before adding tracks.")
+        default = self.project.classes[0] if self.project.classes else "object"
+        track = self.store.add_track(label=label or default)
+        self.select(track.id)
+        return track.id
+
+    def delete_track(self, track_id: int) -> None:
+        self.store.delete_track(track_id)
+        if self.selected == track_id:
+            self.select(min(self.project.tracks) if self.project.tracks else None)
+
+    def update_track(self, track_id: int, **changes) -> None:
+        self.store.update_track(track_id, **changes)
+
+    # --- box edits ------------------------------------------------------------------------
+    def draw_box(self, box) -> None:
+        """A box drawn on the frame: a manual keyframe of the selected track (a new one if none)."""
+        if self.store is None:
+            return
+        track_id = self.selected if self.selected in self.project.tracks else self.add_track()
+        self.set_box(track_id, box)
+
+    def set_box(self, track_id: int, box, frame: int | None = None) -> None:
+        """Make box a keyframe; re-propagate up to the next keyframe when tracked frames follow."""
+        frame = self.frame if frame is None else frame
+        box = _check_box(box, self.project)
+        previous = self.label_at(track_id, frame)
+        flags = previous.flags if previous is not None else Flags()
+        flags = replace(flags, absent=False)
+        label = FrameLabel(box=box, provenance=Provenance.MANUAL, score=None, flags=flags)
+        self.correct(track_id, frame, label)
+
+    def correct(self, track_id: int, frame: int, label: FrameLabel) -> None:
+        """Write a keyframe and, as the same undo step, re-propagate what depended on it."""
+        if self.worker.busy:
+            self.worker.cancel()
+            self._apply_pending()
+        edit_id = self.store.set_frame(track_id, frame, label)
+        self.select(track_id)
+        if label.box is None or not _has_derived_frames(self.project.tracks[track_id]):
+            return
+        request = self._repropagation_request(track_id, frame)
+        if request is not None:
+            self._start(request, join=edit_id, follow=False)
+
+    def _repropagation_request(self, track_id: int, frame: int):
+        from core.propagation import repropagation_request
+
+        return repropagation_request(self.project, track_id, frame, score_threshold=self.settings.score_threshold) \
+            if _accepts_threshold(repropagation_request) else repropagation_request(self.project, track_id, frame)
+
+    def delete_box(self) -> None:
+        if self.selected is not None and self.label_at(self.selected) is not None:
+            self.store.clear_frames(self.selected, [self.frame])
+
+    def toggle_flag(self, name: str) -> None:
+        """Flip absent / occluded / out_of_view on this frame; the frame becomes a keyframe."""
+        if self.selected is None or self.store is None:
+            return
+        current = self.label_at(self.selected)
+        if name == "absent":
+            if current is not None and current.is_absent:
+                self.store.clear_frames(self.selected, [self.frame])
+                return
+            label = FrameLabel(box=None, provenance=Provenance.MANUAL, flags=Flags(absent=True))
+            self.correct(self.selected, self.frame, label)
+            return
+        if current is None or current.box is None:
+            self.notice.emit("Draw a box on this frame before setting its flags.")
+            return
+        flags = replace(current.flags, **{name: not getattr(current.flags, name)})
+        self.store.set_frame(self.selected, self.frame,
+                             current.with_(flags=flags, provenance=Provenance.MANUAL, score=None))
+
+    def undo(self) -> None:
+        self._stop_for_history()
+        if self.store is not None and self.store.can_undo:
+            self.store.undo()
+
+    def redo(self) -> None:
+        self._stop_for_history()
+        if self.store is not None and self.store.can_redo:
+            self.store.redo()
+
+    def _stop_for_history(self) -> None:
+        if self.worker.busy:
+            self.worker.cancel()
+            self._apply_pending()
+            self.notice.emit("Propagation stopped.")
+
+    # --- propagation ----------------------------------------------------------------------
+    def propagate(self, direction: str, all_tracks: bool = False) -> bool:
+        """Start propagating from the current frame; False (with a notice) when nothing to do."""
+        from core.propagation import PropagationRequest
+
+        if self.store is None:
+            return False
+        if self.worker.busy:
+            self.notice.emit("A propagation is already running (Esc cancels it).")
+            return False
+        if all_tracks:
+            ids = tuple(sorted(t.id for t in self.project.tracks.values() if not t.hidden))
+        else:
+            ids = (self.selected,) if self.selected in self.project.tracks else ()
+        if not ids:
+            self.notice.emit("Draw a box first: there is no track to propagate.")
+            return False
+        if direction != "fill" and not any(self._has_box(t, self.frame) for t in ids):
+            self.notice.emit(f"No box on frame {self.frame + 1} to propagate from.")
+            return False
+        request = PropagationRequest(track_ids=ids, direction=direction, start_frame=self.frame,
+                                     score_threshold=self.settings.score_threshold)
+        self._start(request, join=None, follow=True)
+        return True
+
+    def _has_box(self, track_id: int, frame: int) -> bool:
+        label = self.label_at(track_id, frame)
+        return label is not None and label.box is not None
+
+    def _start(self, request, join: int | None, follow: bool) -> None:
+        self._join = join
+        self._follow = follow
+        self._pending.clear()
+        self._run_started = time.perf_counter()
+        self._run_done = 0
+        self._run_total = 0
+        self.worker.configure(self.settings.model, self.settings.device)
+        self.worker.submit(self.project, request)
+        self._apply_timer.start()
+        self.propagationStarted.emit(0)
+
+    def cancel(self) -> None:
+        self.worker.cancel()
+
+    def _on_step(self, step) -> None:
+        self._pending.append(step)
+        self._run_done, self._run_total = step.done, step.total
+
+    def _apply_pending(self) -> None:
+        """Apply the streamed steps as one batch per track, joined to the run's undo step."""
+        if not self._pending or self.store is None:
+            return
+        steps, self._pending = self._pending, []
+        by_track: dict[int, dict[int, FrameLabel]] = {}
+        for step in steps:
+            for track_id, label in step.labels.items():
+                by_track.setdefault(track_id, {})[step.frame] = label
+        for track_id, labels in by_track.items():
+            if track_id not in self.project.tracks:
+                continue
+            self._join = self._apply(track_id, labels)
+        last = steps[-1]
+        for step in steps:
+            result = self._overlay_result(step)
+            if result is not None:
+                self._results[step.frame] = result
+                self.last_result = result
+        while len(self._results) > MAX_OVERLAY_FRAMES:
+            self._results.pop(next(iter(self._results)))
+        if self.last_result is not None:
+            self.overlayResult.emit(self.last_result)
+        if self._follow:
+            self.seek(last.frame)
+        elapsed = max(time.perf_counter() - self._run_started, 1e-6)
+        self.propagationProgress.emit(self._run_done, self._run_total, self._run_done / elapsed)
+
+    def _apply(self, track_id: int, labels: dict[int, FrameLabel]) -> int | None:
+        """One store call; the first batch that writes opens the undo step the later ones join."""
+        if self._join is not None:
+            self.store.apply_propagated(track_id, labels, join=self._join)
+            return self._join
+        written = self.store.apply_propagated(track_id, labels)
+        return self.store.last_edit_id if written else None
+
+    def _overlay_result(self, step) -> TrackResult | None:
+        results = step.results
+        if not results:
+            return None
+        preferred = results.get(self.selected) or next(iter(results.values()))
+        return preferred if preferred.maps is not None else None
+
+    def _on_worker_finished(self, cancelled: bool) -> None:
+        self._apply_timer.stop()
+        self._apply_pending()
+        self._join = None
+        self.propagationFinished.emit(cancelled)
+
+    def _on_worker_failed(self, message: str) -> None:
+        self._apply_timer.stop()
+        self._apply_pending()
+        self._join = None
+        self.errorOccurred.emit(message)
+        self.propagationFinished.emit(True)
+
+    # --- store events --------------------------------------------------------------------
+    def _on_store_change(self, change) -> None:
+        self.dirty = True
+        if not self._changed_timer.isActive():
+            self._changed_timer.start()
+
+    def set_settings(self, settings: AppSettings) -> None:
+        self.settings = settings
+        self.worker.configure(settings.model, settings.device)
+        self.projectChanged.emit()
+
+
+def _has_derived_frames(track: Track) -> bool:
+    """Only a track the tracker already filled needs re-propagation after a correction."""
+    return any(not label.is_keyframe for label in track.frames.values())
+
+
+def _accepts_threshold(function) -> bool:
+    import inspect
+
+    try:
+        return "score_threshold" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_box(box, project: Project | None):
+    x, y, w, h = (float(v) for v in box)
+    if not all(map(_finite, (x, y, w, h))) or w <= 0 or h <= 0:
+        raise BoxError("A box needs a positive width and height.")
+    return (x, y, w, h)
+
+
+def _finite(v: float) -> bool:
+    return v == v and abs(v) != float("inf")
+
+
+def _resolve_media(media_path: str, project_file: Path) -> Path:
+    """Media paths in a project may be relative to the project file."""
+    path = Path(media_path)
+    return path if path.is_absolute() else (project_file.parent / path)
+
+
+def journal_key_for(project: Project, project_path: Path | None) -> Path:
+    """The project path the journal belongs to: the saved file, or (never saved) a name in the
+    autosave dir keyed by the media fingerprint, so reopening the same video finds it."""
+    from .paths import autosave_dir
+
+    if project_path is not None:
+        return project_path
+    key = (project.media.fingerprint or Path(project.media.path).name) if project.media else "untitled"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)[:80]
+    return autosave_dir() / f"{safe}.json"
+
+
+def _read_recovery(read_journal, key: Path):
+    try:
+        return read_journal(key)
+    except UserError as error:
+        log.warning("cannot recover %s: %s", key, error)
+        return None

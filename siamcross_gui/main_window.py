@@ -1,0 +1,466 @@
+"""The main window only assembles widgets, menus and keys around the Controller."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from core.annotations.model import Provenance
+from core.errors import UserError
+
+from .box_items import BoxLayer, BoxView, tag_text
+from .confidence import next_after, previous_before
+from .controller import Controller
+from .export_dialog import ExportDialog
+from .frame_view import FrameView
+from .keymap import load_keymap
+from .overlay import OverlayControls, OverlayItem
+from .recent import add_recent, load_recent
+from .settings import AppSettings, load_settings, save_settings
+from .settings_dialog import SettingsDialog
+from .shortcuts import ShortcutsDialog, build_actions
+from .timeline import ConfidenceTimeline
+from .track_list import TrackList
+from .transport import TransportBar
+from .worker import TrackerFactory
+
+log = logging.getLogger(__name__)
+
+OPEN_FILTER = "Videos, projects and images (*.mp4 *.avi *.mov *.mkv *.webm *.json *.jpg *.png);;All files (*)"
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(self, settings: AppSettings | None = None, tracker_factory: TrackerFactory | None = None,
+                 persist_settings: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle("SiamCross Annotator")
+        self.resize(1400, 900)
+        self.setAcceptDrops(True)
+        self.settings = settings or load_settings()
+        self._persist_settings = persist_settings
+        self.controller = Controller(self.settings, tracker_factory, self)
+        self.last_error: str | None = None
+        self._message_box: QtWidgets.QMessageBox | None = None
+
+        self.view = FrameView()
+        self.boxes = BoxLayer(self.view.view)
+        self.overlay = OverlayItem()
+        self.view.view.addItem(self.overlay, ignoreBounds=True)
+        self.overlay_controls = OverlayControls(self.overlay, self.settings.overlay_opacity)
+        self.transport = TransportBar()
+        self.timeline = ConfidenceTimeline()
+        self.tracks = TrackList()
+        self._build_layout()
+        self._build_status_bar()
+        self._play_timer = QtCore.QTimer(self)
+        self._play_timer.timeout.connect(self._play_tick)
+        self.bindings = {}
+        self.actions_by_name: dict[str, QtGui.QAction] = {}
+        self._install_keys()
+        self._build_menus()
+        self._connect()
+        self._refresh_all()
+
+    # --- layout -------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        center = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(center)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.overlay_controls)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.transport)
+        layout.addWidget(self.timeline)
+        self.setCentralWidget(center)
+        dock = QtWidgets.QDockWidget("Tracks", self)
+        dock.setObjectName("tracks")
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        dock.setWidget(self.tracks)
+        dock.setMinimumWidth(280)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.view.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+
+    def _build_status_bar(self) -> None:
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setFormat("%v / %m frames")
+        self.progress.hide()
+        self.rate_label = QtWidgets.QLabel("")
+        self.cancel_button = QtWidgets.QPushButton("Cancel (Esc)")
+        self.cancel_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(self.controller.cancel)
+        bar = self.statusBar()
+        bar.addPermanentWidget(self.rate_label)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel_button)
+
+    def _install_keys(self) -> None:
+        for action in self.actions_by_name.values():
+            self.removeAction(action)
+        keymap_file = Path(self.settings.keymap_file) if self.settings.keymap_file else None
+        try:
+            self.bindings = load_keymap(keymap_file)
+        except UserError as error:
+            self.show_error(str(error))
+            self.bindings = load_keymap(Path(__file__).resolve().parents[1] / "resources" / "keymap.json")
+        c = self.controller
+        handlers = {
+            "open": self.open_dialog, "save": self.save, "save_as": self.save_as, "export": self.export_dialog,
+            "undo": c.undo, "redo": c.redo,
+            "next_frame": lambda: c.step(1), "prev_frame": lambda: c.step(-1),
+            "next_frame_10": lambda: c.step(10), "prev_frame_10": lambda: c.step(-10),
+            "first_frame": lambda: c.seek(0), "last_frame": lambda: c.seek(c.frame_count - 1),
+            "play_pause": self.toggle_play, "draw_mode": lambda: self.view.set_drawing(not self.view.drawing),
+            "new_track": self.new_track, "next_track": lambda: c.select_relative(1),
+            "prev_track": lambda: c.select_relative(-1), "delete_box": c.delete_box,
+            "propagate_forward": lambda: c.propagate("forward"),
+            "propagate_backward": lambda: c.propagate("backward"),
+            "propagate_fill": lambda: c.propagate("fill"),
+            "propagate_forward_all": lambda: c.propagate("forward", all_tracks=True),
+            "propagate_backward_all": lambda: c.propagate("backward", all_tracks=True),
+            "propagate_fill_all": lambda: c.propagate("fill", all_tracks=True),
+            "cancel": self.cancel, "next_low_confidence": self.next_low_confidence,
+            "prev_low_confidence": self.prev_low_confidence,
+            "next_keyframe": lambda: self._jump_keyframe(1), "prev_keyframe": lambda: self._jump_keyframe(-1),
+            "toggle_absent": lambda: c.toggle_flag("absent"), "toggle_occluded": lambda: c.toggle_flag("occluded"),
+            "toggle_out_of_view": lambda: c.toggle_flag("out_of_view"),
+            "toggle_overlay": self.overlay_controls.toggle, "cycle_overlay": self.overlay_controls.cycle,
+            "fit_view": self.view.fit, "settings": self.settings_dialog, "shortcuts": self.show_shortcuts,
+            "quit": self.close,
+        }
+        self.actions_by_name = build_actions(self, self.bindings, self._guarded(handlers))
+
+    def _guarded(self, handlers):
+        """Every key handler shows a UserError as one message instead of raising into Qt."""
+        def wrap(handler):
+            def run() -> None:
+                try:
+                    handler()
+                except UserError as error:
+                    self.show_error(str(error))
+            return run
+        return {name: wrap(h) for name, h in handlers.items()}
+
+    def _build_menus(self) -> None:
+        a = self.actions_by_name
+        menus = {
+            "&File": ["open", None, "save", "save_as", "export", None, "settings", None, "quit"],
+            "&Edit": ["undo", "redo", None, "draw_mode", "new_track", "delete_box", None,
+                      "toggle_absent", "toggle_occluded", "toggle_out_of_view"],
+            "&Propagate": ["propagate_forward", "propagate_backward", "propagate_fill", None,
+                           "propagate_forward_all", "propagate_backward_all", "propagate_fill_all", None, "cancel"],
+            "&Navigate": ["next_frame", "prev_frame", "next_frame_10", "prev_frame_10", "first_frame", "last_frame",
+                          None, "next_keyframe", "prev_keyframe", "next_low_confidence", "prev_low_confidence",
+                          None, "next_track", "prev_track", "play_pause"],
+            "&View": ["toggle_overlay", "cycle_overlay", "fit_view"],
+            "&Help": ["shortcuts"],
+        }
+        bar = self.menuBar()
+        bar.clear()
+        for title, names in menus.items():
+            menu = bar.addMenu(title)
+            for name in names:
+                if name is None:
+                    menu.addSeparator()
+                else:
+                    menu.addAction(a[name])
+            if title == "&File":
+                self.recent_menu = QtWidgets.QMenu("Open &recent", self)
+                menu.insertMenu(a["save"], self.recent_menu)
+                self.recent_menu.aboutToShow.connect(self._fill_recent)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in load_recent():
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.frameChanged.connect(self._on_frame)
+        c.projectChanged.connect(self._refresh_all)
+        c.selectionChanged.connect(lambda _tid: self._refresh_all())
+        c.mediaOpened.connect(self._on_media_opened)
+        c.propagationStarted.connect(self._on_run_started)
+        c.propagationProgress.connect(self._on_progress)
+        c.propagationFinished.connect(self._on_run_finished)
+        c.overlayResult.connect(self._on_overlay_result)
+        c.errorOccurred.connect(self.show_error)
+        c.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.view.boxDrawn.connect(self._guard(c.draw_box))
+        self.boxes.boxEdited.connect(self._guard(lambda tid, box: c.set_box(tid, box)))
+        self.boxes.trackClicked.connect(c.select)
+        self.transport.seekRequested.connect(c.seek)
+        self.transport.playToggled.connect(self.toggle_play)
+        self.timeline.seekRequested.connect(c.seek)
+        self.tracks.selectionChanged.connect(c.select)
+        self.tracks.addRequested.connect(self._guard(self.new_track))
+        self.tracks.deleteRequested.connect(self._guard(c.delete_track))
+        self.tracks.labelEdited.connect(self._guard(lambda tid, text: c.update_track(tid, label=text)))
+        self.tracks.colorEdited.connect(self._guard(lambda tid, color: c.update_track(tid, color=color)))
+        self.tracks.hiddenToggled.connect(self._guard(lambda tid, hidden: c.update_track(tid, hidden=hidden)))
+
+    def _guard(self, handler):
+        def run(*args) -> None:
+            try:
+                handler(*args)
+            except UserError as error:
+                self.show_error(str(error))
+        return run
+
+    # --- opening and saving ----------------------------------------------------------------
+    def open_path(self, path: str | Path) -> bool:
+        """Open anything the app understands; one clear message on failure, current work kept."""
+        if not self._confirm_discard():
+            return False
+        try:
+            self.controller.open(path, ask_recover=self.ask_recover)
+        except UserError as error:
+            self.show_error(str(error))
+            return False
+        add_recent(path)
+        return True
+
+    def open_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open video or project", "", OPEN_FILTER)
+        if path:
+            self.open_path(path)
+
+    def save(self) -> bool:
+        if self.controller.project is None:
+            return False
+        if self.controller.project_path is None:
+            return self.save_as()
+        return self._save_to(None)
+
+    def save_as(self) -> bool:
+        if self.controller.project is None:
+            return False
+        media = Path(self.controller.project.media.path) if self.controller.project.media else Path.cwd()
+        suggestion = str(media.with_suffix(".json")) if media.is_file() else str(media / "project.json")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save project", suggestion, "Project (*.json)")
+        return self._save_to(Path(path)) if path else False
+
+    def _save_to(self, path: Path | None) -> bool:
+        try:
+            saved = self.controller.save(path)
+        except UserError as error:
+            self.show_error(str(error))
+            return False
+        add_recent(saved)
+        self.statusBar().showMessage(f"Saved {saved}", 5000)
+        self._update_title()
+        return True
+
+    def export_dialog(self) -> None:
+        if self.controller.project is None:
+            return
+        default = (self.controller.project_path.parent if self.controller.project_path else Path.cwd()) / "export"
+        dialog = ExportDialog(default, self)
+        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+            fmt, out_dir = dialog.choice
+            self.export_to(fmt, out_dir)
+
+    def export_to(self, fmt: str, out_dir: Path) -> bool:
+        try:
+            self.controller.export(fmt, out_dir)
+        except UserError as error:
+            self.show_error(str(error))
+            return False
+        self.statusBar().showMessage(f"Exported {fmt} to {out_dir}", 5000)
+        return True
+
+    def ask_recover(self, recovery) -> bool:
+        """Offer the edits a crashed session left in the autosave journal."""
+        answer = QtWidgets.QMessageBox.question(
+            self, "Recover unsaved work",
+            f"{recovery.edits} unsaved edit(s) from a previous session were found. Recover them?")
+        return answer == QtWidgets.QMessageBox.StandardButton.Yes
+
+    def _confirm_discard(self) -> bool:
+        if not self.controller.dirty or self.controller.project is None:
+            return True
+        answer = QtWidgets.QMessageBox.question(
+            self, "Unsaved changes", "Save the current project first?",
+            QtWidgets.QMessageBox.StandardButton.Save | QtWidgets.QMessageBox.StandardButton.Discard
+            | QtWidgets.QMessageBox.StandardButton.Cancel)
+        if answer == QtWidgets.QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QtWidgets.QMessageBox.StandardButton.Discard
+
+    # --- dialogs ------------------------------------------------------------------------
+    def show_error(self, message: str) -> None:
+        """One clear sentence in a non-blocking message box (the event loop keeps running)."""
+        self.last_error = message
+        log.warning("%s", message)
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "SiamCross Annotator", message,
+                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self._message_box = box
+
+    def settings_dialog(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+            self.apply_settings(dialog.result_settings())
+
+    def apply_settings(self, settings: AppSettings) -> None:
+        keymap_changed = settings.keymap_file != self.settings.keymap_file
+        self.settings = settings
+        self.controller.set_settings(settings)
+        if self._persist_settings:
+            save_settings(settings)
+        if keymap_changed:
+            self._install_keys()
+            self._build_menus()
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self.bindings, self).open()
+
+    # --- actions -------------------------------------------------------------------------
+    def new_track(self) -> None:
+        self.controller.add_track()
+        self.view.set_drawing(True)
+        self.statusBar().showMessage("Draw the new track's box: press, drag, release.", 5000)
+
+    def cancel(self) -> None:
+        if self.controller.busy:
+            self.controller.cancel()
+        elif self.view.drawing:
+            self.view.set_drawing(False)
+        elif self._play_timer.isActive():
+            self.toggle_play()
+
+    def toggle_play(self) -> None:
+        if self._play_timer.isActive():
+            self._play_timer.stop()
+        elif self.controller.frame_count:
+            fps = self.controller.project.media.fps or 25.0
+            self._play_timer.start(max(1, int(round(1000.0 / fps))))
+        self.transport.set_playing(self._play_timer.isActive())
+
+    def _play_tick(self) -> None:
+        c = self.controller
+        if c.frame >= c.frame_count - 1:
+            self.toggle_play()
+        else:
+            c.step(1)
+
+    def next_low_confidence(self) -> None:
+        frame = next_after(self.timeline.low_frames, self.controller.frame)
+        if frame is None:
+            self.statusBar().showMessage("No low-confidence frame after this one.", 3000)
+        else:
+            self.controller.seek(frame)
+
+    def prev_low_confidence(self) -> None:
+        frame = previous_before(self.timeline.low_frames, self.controller.frame)
+        if frame is None:
+            self.statusBar().showMessage("No low-confidence frame before this one.", 3000)
+        else:
+            self.controller.seek(frame)
+
+    def _jump_keyframe(self, direction: int) -> None:
+        track = self.controller.track(self.controller.selected)
+        if track is None:
+            return
+        f = self.controller.frame
+        target = track.next_keyframe(f) if direction > 0 else track.previous_keyframe(f)
+        if target is not None:
+            self.controller.seek(target)
+
+    # --- rendering -----------------------------------------------------------------------
+    def _on_media_opened(self) -> None:
+        media = self.controller.project.media
+        self.transport.set_media(media.frame_count, media.fps)
+        self.overlay.clear_result()
+        self._update_title()
+
+    def _on_frame(self, frame: int) -> None:
+        try:
+            image = self.controller.current_frame_bgr()
+        except UserError as error:
+            self.show_error(str(error))
+            image = None
+        if image is not None:
+            self.view.set_frame(image)
+        self.transport.set_frame(frame)
+        self.timeline.set_frame(frame)
+        self._show_overlay_for(frame)
+        self._refresh_boxes()
+
+    def _show_overlay_for(self, frame: int) -> None:
+        result = self.controller.result_for(frame)
+        if result is None:
+            self.overlay.hide()
+        else:
+            self.overlay.show_result(result)
+
+    def _on_overlay_result(self, result) -> None:
+        self._show_overlay_for(self.controller.frame)
+
+    def _refresh_all(self) -> None:
+        project = self.controller.project
+        if project is None:
+            return
+        self._refresh_boxes()
+        self.tracks.refresh(project, self.controller.selected)
+        self.timeline.refresh(project, self.controller.settings.score_threshold)
+        self._update_title()
+
+    def _refresh_boxes(self) -> None:
+        project = self.controller.project
+        if project is None:
+            return
+        views = []
+        for track in project.tracks.values():
+            label = track.frames.get(self.controller.frame)
+            if track.hidden or label is None or label.box is None:
+                continue
+            views.append(BoxView(track.id, label, tag_text(track.id, track.label, label), track.color,
+                                 track.id == self.controller.selected))
+        self.boxes.show(views)
+
+    def _update_title(self) -> None:
+        c = self.controller
+        name = c.project_path.name if c.project_path else (
+            Path(c.project.media.path).name if c.project and c.project.media else "")
+        self.setWindowTitle(f"{'*' if c.dirty else ''}{name} — SiamCross Annotator" if name
+                            else "SiamCross Annotator")
+
+    def _on_run_started(self, _total: int) -> None:
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.rate_label.setText("loading the tracker…")
+
+    def _on_progress(self, done: int, total: int, rate: float) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.rate_label.setText(f"{rate:.1f} frames/s")
+
+    def _on_run_finished(self, cancelled: bool) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.rate_label.setText("")
+        self.statusBar().showMessage("Propagation cancelled." if cancelled else "Propagation finished.", 5000)
+        self._refresh_all()
+
+    # --- window events -------------------------------------------------------------------
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:  # noqa: N802
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.open_path(urls[0])
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+        if not self._confirm_discard():
+            event.ignore()
+            return
+        self._play_timer.stop()
+        self.controller.shutdown()
+        event.accept()

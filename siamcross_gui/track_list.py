@@ -1,0 +1,134 @@
+"""The track list: add, select, rename (class label), recolour, hide and delete tracks.
+
+It mirrors the project and emits requests; the controller writes them through the store,
+so undo covers every change made here.
+"""
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from core.annotations.model import Project
+
+COL_SHOW, COL_ID, COL_LABEL, COL_FRAMES = range(4)
+
+
+class TrackList(QtWidgets.QWidget):
+    selectionChanged = QtCore.Signal(object)   # track id or None
+    addRequested = QtCore.Signal()
+    deleteRequested = QtCore.Signal(int)
+    labelEdited = QtCore.Signal(int, str)
+    colorEdited = QtCore.Signal(int, str)
+    hiddenToggled = QtCore.Signal(int, bool)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table = QtWidgets.QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["Show", "Track", "Class", "Frames"])
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.table.horizontalHeader()
+        for col in (COL_SHOW, COL_ID, COL_FRAMES):
+            header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_LABEL, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.DoubleClicked
+                                   | QtWidgets.QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.table.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
+        self.add_button = QtWidgets.QPushButton("Add")
+        self.color_button = QtWidgets.QPushButton("Colour…")
+        self.delete_button = QtWidgets.QPushButton("Delete")
+        for button in (self.add_button, self.color_button, self.delete_button):
+            button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        buttons = QtWidgets.QHBoxLayout()
+        for button in (self.add_button, self.color_button, self.delete_button):
+            buttons.addWidget(button)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        layout.addLayout(buttons)
+        self._filling = False
+        self._selected: int | None = None
+        self.add_button.clicked.connect(self.addRequested)
+        self.delete_button.clicked.connect(self._delete_selected)
+        self.color_button.clicked.connect(self._pick_color)
+        self.table.itemChanged.connect(self._on_item_changed)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+
+    # --- mirror the project ---------------------------------------------------------------
+    def refresh(self, project: Project, selected: int | None) -> None:
+        self._filling = True
+        try:
+            ids = sorted(project.tracks)
+            self.table.setRowCount(len(ids))
+            for row, tid in enumerate(ids):
+                track = project.tracks[tid]
+                show = self._item(row, COL_SHOW, "")
+                show.setFlags(QtCore.Qt.ItemFlag.ItemIsEnabled | QtCore.Qt.ItemFlag.ItemIsUserCheckable
+                              | QtCore.Qt.ItemFlag.ItemIsSelectable)
+                show.setCheckState(QtCore.Qt.CheckState.Unchecked if track.hidden else QtCore.Qt.CheckState.Checked)
+                ident = self._item(row, COL_ID, f"#{tid}")
+                ident.setData(QtCore.Qt.ItemDataRole.UserRole, tid)
+                ident.setFlags(QtCore.Qt.ItemFlag.ItemIsEnabled | QtCore.Qt.ItemFlag.ItemIsSelectable)
+                ident.setBackground(QtGui.QColor(track.color))
+                ident.setForeground(QtGui.QColor("#000000" if QtGui.QColor(track.color).lightness() > 128
+                                                 else "#ffffff"))
+                self._item(row, COL_LABEL, track.label)
+                frames = self._item(row, COL_FRAMES, f"{len(track.frames)} ({len(track.keyframes())} key)")
+                frames.setFlags(QtCore.Qt.ItemFlag.ItemIsEnabled | QtCore.Qt.ItemFlag.ItemIsSelectable)
+            self._select_row(ids.index(selected) if selected in ids else None)
+            self._selected = selected if selected in ids else None
+        finally:
+            self._filling = False
+
+    def _item(self, row: int, col: int, text: str) -> QtWidgets.QTableWidgetItem:
+        item = self.table.item(row, col)
+        if item is None:
+            item = QtWidgets.QTableWidgetItem()
+            self.table.setItem(row, col, item)
+        if item.text() != text:
+            item.setText(text)
+        return item
+
+    def _select_row(self, row: int | None) -> None:
+        if row is None:
+            self.table.clearSelection()
+        elif self.table.currentRow() != row or not self.table.selectedItems():
+            self.table.selectRow(row)
+
+    def track_at(self, row: int) -> int | None:
+        item = self.table.item(row, COL_ID)
+        return None if item is None else int(item.data(QtCore.Qt.ItemDataRole.UserRole))
+
+    # --- user actions -------------------------------------------------------------------------
+    def _on_selection(self) -> None:
+        if self._filling:
+            return
+        rows = {i.row() for i in self.table.selectedItems()}
+        tid = self.track_at(min(rows)) if rows else None
+        if tid != self._selected:
+            self._selected = tid
+            self.selectionChanged.emit(tid)
+
+    def _on_item_changed(self, item: QtWidgets.QTableWidgetItem) -> None:
+        if self._filling:
+            return
+        tid = self.track_at(item.row())
+        if tid is None:
+            return
+        if item.column() == COL_SHOW:
+            self.hiddenToggled.emit(tid, item.checkState() != QtCore.Qt.CheckState.Checked)
+        elif item.column() == COL_LABEL and item.text().strip():
+            self.labelEdited.emit(tid, item.text().strip())
+
+    def _delete_selected(self) -> None:
+        if self._selected is not None:
+            self.deleteRequested.emit(self._selected)
+
+    def _pick_color(self) -> None:
+        if self._selected is None:
+            return
+        item = self.table.item(self.table.currentRow(), COL_ID)
+        start = item.background().color() if item else QtGui.QColor("#ff0000")
+        color = QtWidgets.QColorDialog.getColor(start, self, "Track colour")
+        if color.isValid():
+            self.colorEdited.emit(self._selected, color.name())

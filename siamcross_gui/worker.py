@@ -1,0 +1,198 @@
+"""The propagation worker: one QThread that owns the tracker and its own FrameSource.
+
+The GUI sends a project snapshot and a PropagationRequest; the worker runs
+core.propagation.propagate as a generator loop, emits one step per frame, checks the
+cancel token between frames, reports errors as one sentence and stays ready for the next
+command. The model is loaded in the worker thread, never on the GUI thread.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import traceback
+from collections.abc import Callable
+
+from PySide6 import QtCore
+
+from core.annotations.model import Project
+from core.errors import UserError
+from core.tracking.protocol import MultiTargetTracker
+
+log = logging.getLogger(__name__)
+
+TrackerFactory = Callable[[str, str], MultiTargetTracker]  # (model, device) -> tracker
+
+
+def default_tracker_factory(model: str, device: str) -> MultiTargetTracker:
+    from core.tracking import SiamCrossTracker
+
+    return SiamCrossTracker.from_pretrained(model, device=device)
+
+
+def _is_cuda_oom(error: BaseException) -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return isinstance(error, torch.cuda.OutOfMemoryError)
+
+
+class PropagationWorker(QtCore.QObject):
+    """Lives in the worker thread; every slot runs there."""
+
+    started = QtCore.Signal(object)    # the request
+    stepped = QtCore.Signal(object)    # core.propagation.PropagationStep
+    finished = QtCore.Signal(bool)     # True when cancelled
+    failed = QtCore.Signal(str)        # one sentence for the user
+    notice = QtCore.Signal(str)        # e.g. "CUDA ran out of memory; continuing on the CPU."
+    modelLoaded = QtCore.Signal(str)
+
+    def __init__(self, tracker_factory: TrackerFactory, model: str, device: str) -> None:
+        super().__init__()
+        self._factory = tracker_factory
+        self._model = model
+        self._device = device
+        self._tracker: MultiTargetTracker | None = None
+        self._source = None
+        self._media_path: str | None = None
+        self.cancel_token = None
+
+    # --- configuration (queued from the GUI) -------------------------------------------------
+
+    def configure(self, model: str, device: str) -> None:
+        if (model, device) != (self._model, self._device):
+            self._model, self._device, self._tracker = model, device, None
+
+
+    def set_media(self, path: str) -> None:
+        if path != self._media_path:
+            self._close_source()
+            self._media_path = path
+
+
+    def shutdown(self) -> None:
+        self._close_source()
+        self._tracker = None
+
+    def _close_source(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+
+    def _ensure_ready(self):
+        from core.media import open_media
+
+        if self._media_path is None:
+            raise RuntimeError("the worker has no media")
+        if self._source is None:
+            self._source = open_media(self._media_path)
+        if self._tracker is None:
+            self._tracker = self._factory(self._model, self._device)
+            self.modelLoaded.emit(self._model)
+        return self._source, self._tracker
+
+    # --- the generator loop ----------------------------------------------------------------
+
+    def run(self, project: Project, request, cancel) -> None:
+        """Propagate; one `stepped` per frame; `finished` or `failed` exactly once."""
+        from core.propagation import propagate
+
+        self.started.emit(request)
+        last_frame: int | None = None
+        try:
+            while True:
+                try:
+                    source, tracker = self._ensure_ready()
+                    for step in propagate(project, source, tracker, request, cancel):
+                        _write_back(project, step)
+                        last_frame = step.frame
+                        self.stepped.emit(step)
+                        if cancel.cancelled:
+                            break
+                    break
+                except Exception as error:  # noqa: BLE001 - only CUDA OOM is retried
+                    if not _is_cuda_oom(error) or self._device == "cpu":
+                        raise
+                    self.notice.emit("The GPU ran out of memory; continuing on the CPU.")
+                    self._device, self._tracker = "cpu", None
+                    if last_frame is not None and request.direction in ("forward", "backward"):
+                        request = dataclasses.replace(request, start_frame=last_frame)
+        except UserError as error:
+            self.failed.emit(str(error))
+            return
+        except Exception as error:  # noqa: BLE001 - a bug, but the app must stay usable
+            log.error("propagation failed:\n%s", traceback.format_exc())
+            self.failed.emit(f"Propagation stopped by an unexpected error: {error}")
+            return
+        self.finished.emit(bool(cancel.cancelled))
+
+
+def _write_back(project: Project, step) -> None:
+    """Keep the worker's snapshot current so a restart (CPU fallback) continues from the last frame."""
+    for track_id, label in step.labels.items():
+        track = project.tracks.get(track_id)
+        if track is not None and not (track.frames.get(step.frame) and track.frames[step.frame].is_keyframe):
+            track.frames[step.frame] = label
+
+
+class WorkerHost(QtCore.QObject):
+    """GUI-side handle: owns the QThread, forwards commands as queued signals, cancels directly.
+
+    Cancel sets the CancelToken from the GUI thread (a plain flag) because the worker's
+    event loop is busy inside `run` while it propagates; the loop checks it between frames.
+    """
+
+    _runRequested = QtCore.Signal(object, object, object)
+    _configureRequested = QtCore.Signal(str, str)
+    _mediaRequested = QtCore.Signal(str)
+    _shutdownRequested = QtCore.Signal()
+
+    def __init__(self, tracker_factory: TrackerFactory | None = None, model: str = "lite",
+                 device: str = "auto", parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QtCore.QThread()
+        self.thread.setObjectName("propagation-worker")
+        self.worker = PropagationWorker(tracker_factory or default_tracker_factory, model, device)
+        self.worker.moveToThread(self.thread)
+        queued = QtCore.Qt.ConnectionType.QueuedConnection
+        self._runRequested.connect(self.worker.run, queued)
+        self._configureRequested.connect(self.worker.configure, queued)
+        self._mediaRequested.connect(self.worker.set_media, queued)
+        self._shutdownRequested.connect(self.worker.shutdown, queued)
+        self.worker.finished.connect(self._on_done)
+        self.worker.failed.connect(self._on_done)
+        self._cancel = None
+        self.busy = False
+        self.thread.start()
+
+    def set_media(self, path: str) -> None:
+        self._mediaRequested.emit(path)
+
+    def configure(self, model: str, device: str) -> None:
+        self._configureRequested.emit(model, device)
+
+    def submit(self, project: Project, request) -> None:
+        """Start a run on a private copy of the project (the GUI keeps editing its own)."""
+        from core.propagation import CancelToken
+
+        if self.busy:
+            raise RuntimeError("a propagation is already running")
+        self.busy = True
+        self._cancel = CancelToken()
+        self._runRequested.emit(copy.deepcopy(project), request, self._cancel)
+
+    def cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.cancel()
+
+    def _on_done(self, *_args: object) -> None:
+        self.busy = False
+
+    def stop(self, timeout_ms: int = 5000) -> None:
+        """Cancel, release the tracker and source in their thread, and join the thread."""
+        self.cancel()
+        if self.thread.isRunning():
+            self._shutdownRequested.emit()
+            self.thread.quit()
+            self.thread.wait(timeout_ms)
