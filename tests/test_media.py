@@ -14,7 +14,7 @@ import pytest
 from core.annotations.model import MediaRef
 from core.errors import MediaError
 from core.media import ImageFolderSource, MediaInfo, VideoSource, natural_sort_key, open_media, open_media_ref
-from core.media.video import _frame_rate
+from core.media.frame_index import frame_rate as _frame_rate
 
 
 def digest(frame: np.ndarray) -> str:
@@ -354,3 +354,33 @@ def test_folder_fingerprint_changes_when_a_frame_changes(tmp_path: Path) -> None
     before = open_media(tmp_path).info.fingerprint
     write_png(tmp_path / "2.png", 99, size=(8, 7))
     assert open_media(tmp_path).info.fingerprint != before
+
+
+# -- long-video mode: header verified by probes instead of a full decode -----------------------------
+def test_verify_mode_trusts_a_constant_rate_header_and_stays_exact(bikes: Path, bikes_reference: list[str]) -> None:
+    with VideoSource(bikes, index="verify") as source:
+        assert source.verified_by_probes
+        assert (source.info.frame_count, source.info.fps) == (250, 25.0)
+        for index in (249, 0, 131, 130, 10, 200, 201, 202):
+            assert digest(source.read(index)) == bikes_reference[index], f"frame {index}"
+
+
+def test_verify_mode_falls_back_to_a_scan_when_the_header_lies(bikes: Path) -> None:
+    source = VideoSource(bikes, index="verify", capture_factory=lambda p: LyingHeaderCapture(p, 0))
+    assert not source.verified_by_probes
+    assert source.info.frame_count == 250
+
+
+def test_verify_mode_reports_a_damaged_frame_when_it_is_read(bikes: Path, tmp_path: Path,
+                                                             bikes_reference: list[str]) -> None:
+    data = bytearray(bikes.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 5000] = bytes(5000)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    broken = VideoSource(damaged, index="scan").damaged_frames
+    with VideoSource(damaged, index="verify") as source:
+        assert source.verified_by_probes and source.info.frame_count == 250
+        with pytest.raises(MediaError, match=f"Frame {broken[0]} of damaged.mp4"):
+            source.read(broken[0])
+        assert digest(source.read(220)) == bikes_reference[220]

@@ -13,7 +13,6 @@ reading a damaged slot raises a MediaError that names the frame.
 """
 from __future__ import annotations
 
-import bisect
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +22,7 @@ import numpy as np
 from core.errors import MediaError
 
 from .fingerprint import file_fingerprint
+from .frame_index import GridIndex, ScannedIndex, frame_rate
 from .source import BaseFrameSource, MediaInfo
 
 ProgressCallback = Callable[[int, int], None]
@@ -33,7 +33,10 @@ FORWARD_STEP_LIMIT = 16
 # After this many failed grabs in a row the stream is over (damaged runs are shorter).
 MAX_FAILED_GRABS = 48
 PROGRESS_EVERY = 64
-TIMESTAMP_TOLERANCE_MS = 1e-3
+# Videos up to this many frames are decoded fully at open (a few seconds at 720p); longer
+# ones get their constant-rate header verified by probes instead.
+SCAN_FRAME_LIMIT = 3000
+VERIFY_TAIL = 8
 
 
 def _open_capture(path: str) -> cv2.VideoCapture:
@@ -44,7 +47,13 @@ def _open_capture(path: str) -> cv2.VideoCapture:
 
 
 class VideoSource(BaseFrameSource):
-    """Exact random access into one video file. Not thread-safe: one per thread."""
+    """Exact random access into one video file. Not thread-safe: one per thread.
+
+    index: "scan" decodes the whole file at open (exact count, damaged frames, variable
+    rate); "verify" trusts a constant-rate header after probing it (fast for long videos,
+    falls back to a scan when a probe disagrees); "auto" scans videos up to
+    SCAN_FRAME_LIMIT frames and verifies longer ones.
+    """
 
     def __init__(
         self,
@@ -52,7 +61,10 @@ class VideoSource(BaseFrameSource):
         *,
         progress: ProgressCallback | None = None,
         capture_factory: CaptureFactory = _open_capture,
+        index: str = "auto",
     ) -> None:
+        if index not in ("auto", "scan", "verify"):
+            raise ValueError(f"index must be auto, scan or verify, got {index!r}")
         self._path = Path(path)
         self._factory = capture_factory
         self._name = self._path.name
@@ -62,30 +74,39 @@ class VideoSource(BaseFrameSource):
         try:
             header_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
             header_fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-            decoded, shape = _scan(capture, header_count, progress)
+            ok, first = capture.read()
+            if not ok or first is None:
+                raise MediaError(f"{self._name} contains no decodable frames.")
+            first_ms = float(capture.get(cv2.CAP_PROP_POS_MSEC))
+            frame_index: ScannedIndex | GridIndex | None = None
+            if index == "verify" or (index == "auto" and header_count > SCAN_FRAME_LIMIT):
+                frame_index = _verify_grid(capture, first_ms, header_count, header_fps)
+                if frame_index is None:  # the header cannot be trusted: decode everything
+                    capture.release()
+                    capture = self._factory(str(self._path))
+                    capture.read()
+            if frame_index is None:
+                frame_index = ScannedIndex.from_timestamps(_scan_rest(capture, first_ms, header_count, progress))
         finally:
             capture.release()
-        if not decoded or shape is None:
-            raise MediaError(f"{self._name} contains no decodable frames.")
-        self._identify_by_time = _strictly_increasing(decoded)
-        slots = _frame_slots(decoded) if self._identify_by_time else list(decoded)
-        self._slots: list[float | None] = slots
-        self._decoded_ts = [t for t in slots if t is not None]
-        self._decoded_slot = [i for i, t in enumerate(slots) if t is not None]
-        self.damaged_frames = tuple(i for i, t in enumerate(slots) if t is None)
-        fps, variable, note = _frame_rate(self._decoded_ts, header_fps)
+        self._index = frame_index
+        self.damaged_frames = frame_index.damaged
+        if isinstance(frame_index, ScannedIndex):
+            fps, variable, note = frame_rate(frame_index.decoded_timestamps, header_fps)
+        else:
+            fps, variable, note = header_fps, False, ""
         notes = [note] if note else []
         if self.damaged_frames:
             shown = ", ".join(str(i) for i in self.damaged_frames[:8])
             notes.append(f"{len(self.damaged_frames)} damaged frame(s) cannot be decoded ({shown}).")
-        if header_count > 0 and header_count != len(slots):
-            notes.append(f"The container claims {header_count} frames but {len(slots)} decode.")
+        if header_count > 0 and header_count != frame_index.count:
+            notes.append(f"The container claims {header_count} frames but {frame_index.count} decode.")
         self._info = MediaInfo(
             path=str(self._path),
             kind="video",
-            frame_count=len(slots),
-            width=int(shape[1]),
-            height=int(shape[0]),
+            frame_count=frame_index.count,
+            width=int(first.shape[1]),
+            height=int(first.shape[0]),
             fps=fps,
             fingerprint=file_fingerprint(self._path),
             variable_fps=variable,
@@ -96,10 +117,15 @@ class VideoSource(BaseFrameSource):
         self.seeks = 0
         self.inexact_seeks = 0
 
+    @property
+    def verified_by_probes(self) -> bool:
+        """True when the index came from header probes rather than a full decode."""
+        return isinstance(self._index, GridIndex)
+
     # -- reading ---------------------------------------------------------------------------
     def read(self, index: int) -> np.ndarray:
         index = self._check_index(index)
-        if self._slots[index] is None:
+        if self._index.is_damaged(index):
             raise MediaError(f"Frame {index} of {self._name} is damaged and cannot be decoded.")
         try:
             self._grab_exactly(index)
@@ -160,7 +186,7 @@ class VideoSource(BaseFrameSource):
         doubling the distance; decoding from the start is the always-exact last resort.
         """
         self.seeks += 1
-        if not self._identify_by_time:
+        if not self._index.identifies:
             self._restart_through(index)
             return
         capture = self._live_capture()
@@ -191,27 +217,17 @@ class VideoSource(BaseFrameSource):
 
     def _landed_slot(self, capture: cv2.VideoCapture) -> int | None:
         """Slot of the frame just grabbed, by its timestamp (None: timestamps cannot tell)."""
-        if not self._identify_by_time:
-            return None
-        msec = float(capture.get(cv2.CAP_PROP_POS_MSEC))
-        ts = self._decoded_ts
-        i = bisect.bisect_left(ts, msec - TIMESTAMP_TOLERANCE_MS)
-        if i < len(ts) and abs(ts[i] - msec) <= TIMESTAMP_TOLERANCE_MS:
-            return self._decoded_slot[i]
-        return None
+        return self._index.slot_of(float(capture.get(cv2.CAP_PROP_POS_MSEC)))
 
 
-def _scan(
-    capture: cv2.VideoCapture, header_count: int, progress: ProgressCallback | None
-) -> tuple[list[float], tuple[int, ...] | None]:
-    """Decode every frame once: the timestamps of the frames that decode, and the frame size.
+def _scan_rest(
+    capture: cv2.VideoCapture, first_ms: float, header_count: int, progress: ProgressCallback | None
+) -> list[float]:
+    """Decode every remaining frame once: the timestamps of the frames that decode.
 
     Grabbing goes on past failures (a damaged stretch mid-file) until MAX_FAILED_GRABS in a row.
     """
-    ok, first = capture.read()
-    if not ok or first is None:
-        return [], None
-    timestamps = [float(capture.get(cv2.CAP_PROP_POS_MSEC))]
+    timestamps = [first_ms]
     failures_in_a_row = 0
     while failures_in_a_row <= MAX_FAILED_GRABS:
         if not capture.grab():
@@ -225,47 +241,32 @@ def _scan(
             progress(len(timestamps), max(header_count, len(timestamps)))
     if progress is not None:
         progress(len(timestamps), len(timestamps))
-    return timestamps, first.shape
+    return timestamps
 
 
-def _frame_slots(decoded: list[float]) -> list[float | None]:
-    """Decoded timestamps with None slots where the gap to the next one shows frames were dropped."""
-    if len(decoded) < 3:
-        return list(decoded)
-    interval = float(np.median(np.diff(decoded)))
-    slots: list[float | None] = [decoded[0]]
-    for previous, current in zip(decoded, decoded[1:]):
-        missing = int(round((current - previous) / interval)) - 1 if interval > 0 else 0
-        slots.extend([None] * max(0, missing))
-        slots.append(current)
-    return slots
+def _verify_grid(capture: cv2.VideoCapture, first_ms: float, header_count: int, header_fps: float) -> GridIndex | None:
+    """A GridIndex if the header's count and constant rate survive probes, else None.
 
-
-def _strictly_increasing(timestamps: list[float]) -> bool:
-    """Timestamps identify frames only if strictly increasing (some containers report 0s)."""
-    return all(b > a for a, b in zip(timestamps, timestamps[1:]))
-
-
-def _frame_rate(timestamps: list[float], header_fps: float) -> tuple[float, bool, str]:
-    """(average fps, variable?, note). Trust the header only when the timestamps agree with it."""
-    if len(timestamps) < 2 or not _strictly_increasing(timestamps):
-        if header_fps > 0:
-            return header_fps, False, ""
-        return 30.0, False, "The video has no frame rate; 30 fps is assumed."
-    deltas = np.diff(np.asarray(timestamps, dtype=np.float64))
-    median = float(np.median(deltas))
-    average_fps = 1000.0 * (len(timestamps) - 1) / (timestamps[-1] - timestamps[0])
-    irregular = np.abs(deltas - median) > max(1.5, 0.1 * median)
-    # A few long gaps are dropped (damaged) frames, not a variable rate: ignore whole multiples.
-    multiples = np.abs(deltas / median - np.round(deltas / median)) < 0.1
-    variable = bool(np.any(irregular & ~multiples))
-    if variable:
-        note = (
-            f"Variable frame rate: frame intervals range from {deltas.min():.1f} to {deltas.max():.1f} ms; "
-            f"fps is the average."
-        )
-        return average_fps, True, note
-    regular_fps = 1000.0 / median
-    if header_fps > 0 and abs(header_fps - regular_fps) <= 0.01 * header_fps:
-        return header_fps, False, ""
-    return regular_fps, False, ""
+    Probes: the first frames step by exactly one interval; seeks at 1/3 and 2/3 land on the
+    grid; from near the end, stepping reaches exactly frame header_count - 1 and no further.
+    """
+    if header_count < 2 or not 0 < header_fps < 1000:
+        return None
+    grid = GridIndex(first_ms, 1000.0 / header_fps, header_count)
+    for expected in range(1, min(5, header_count)):
+        if not capture.grab() or grid.slot_of(float(capture.get(cv2.CAP_PROP_POS_MSEC))) != expected:
+            return None
+    for target in (header_count // 3, (2 * header_count) // 3):
+        capture.set(cv2.CAP_PROP_POS_FRAMES, target)
+        if not capture.grab() or grid.slot_of(float(capture.get(cv2.CAP_PROP_POS_MSEC))) is None:
+            return None
+    capture.set(cv2.CAP_PROP_POS_FRAMES, max(0, header_count - VERIFY_TAIL))
+    last = None
+    for _ in range(VERIFY_TAIL * 4):
+        if not capture.grab():
+            break
+        landed = grid.slot_of(float(capture.get(cv2.CAP_PROP_POS_MSEC)))
+        if landed is None or (last is not None and landed != last + 1):
+            return None
+        last = landed
+    return grid if last == header_count - 1 else None
