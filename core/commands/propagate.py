@@ -1,0 +1,136 @@
+"""``siamcross propagate``: pre-label a project's tracks headless, saving atomically.
+
+Progress (frames and frames/s) goes to stderr on one self-overwriting line. Ctrl-C stops
+between frames and the frames already done are saved before the command exits.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..errors import UserError
+from ..propagation import PropagationRequest, apply_step, propagate
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", type=Path, help="project JSON file (saved in place)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--track", type=int, action="append", help="track id (repeat for several)")
+    which.add_argument("--all", action="store_true", help="every track (the default)")
+    parser.add_argument("--direction", choices=("forward", "backward", "fill"), default="forward")
+    parser.add_argument("--from", dest="start", type=int, default=None,
+                        help="first frame, 1-based (default: each track's first keyframe for forward/fill, "
+                             "its last keyframe for backward)")
+    parser.add_argument("--to", dest="stop", type=int, default=None, help="last frame, 1-based (inclusive)")
+    parser.add_argument("--method", choices=("tracker", "linear", "guided"), default="tracker")
+    parser.add_argument("--model", default="lite", help="lite, r50 or a weights file")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--threshold", type=float, default=0.3,
+                        help="a track stops after --patience frames scoring below this")
+    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--fusion", choices=("agreement", "score", "nearest"), default="agreement")
+    parser.add_argument("--out", type=Path, default=None, help="save here instead of over PROJECT")
+
+
+class ProgressLine:
+    """`label done/total  fps` on one stderr line, redrawn at most 5 times a second."""
+
+    def __init__(self, label: str, stream=None) -> None:
+        self.label, self.stream = label, stream if stream is not None else sys.stderr
+        self.began = time.monotonic()
+        self.last = 0.0
+        self.width = 0
+
+    def update(self, done: int, total: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < 0.2:
+            return
+        self.last = now
+        fps = done / max(now - self.began, 1e-9)
+        line = f"{self.label}: {done}/{total} frames  {fps:6.1f} frames/s"
+        self.width = max(self.width, len(line))
+        self.stream.write("\r" + line.ljust(self.width))
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.width:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _open_source(project, project_path: Path):
+    from ..media import open_media
+
+    if project.media is None:
+        raise UserError(f"{project_path.name} names no video or image folder to propagate on.")
+    media_path = Path(project.media.path)
+    if not media_path.is_absolute() and not media_path.exists():
+        media_path = project_path.parent / media_path
+    try:
+        from ..media import open_media_ref
+
+        return open_media_ref(project.media.__class__(**{**project.media.__dict__, "path": str(media_path)}))
+    except ImportError:  # pragma: no cover - older media package
+        return open_media(media_path)
+
+
+def _requests(project, track_ids: tuple[int, ...], args: argparse.Namespace) -> list[PropagationRequest]:
+    """One request per start frame: --from for all tracks, else each track's first keyframe
+    (last for backward); fill without --from covers the whole media."""
+    stop = None if args.stop is None else args.stop - 1
+    starts: dict[int, list[int]] = {}
+    for track_id in track_ids:
+        if args.start is not None:
+            start = args.start - 1
+        elif args.direction == "fill":
+            start = 0
+        else:
+            keys = project.tracks[track_id].keyframes()
+            if not keys:
+                raise UserError(f"Track {track_id} has no keyframe; draw a box first or pass --from.")
+            start = keys[-1] if args.direction == "backward" else keys[0]
+        starts.setdefault(start, []).append(track_id)
+    return [PropagationRequest(tuple(ids), args.direction, start, stop, args.threshold, args.method,
+                               patience=args.patience, fusion=args.fusion) for start, ids in sorted(starts.items())]
+
+
+def _tracker(model: str, device: str):
+    from ..tracking import SiamCrossTracker
+
+    return SiamCrossTracker.from_pretrained(model, device=device)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..annotations.io import load_project, save_project
+
+    if not args.project.is_file():
+        raise UserError(f"Project file not found: {args.project}.")
+    project = load_project(args.project)
+    track_ids = tuple(args.track) if args.track else tuple(sorted(project.tracks))
+    if not track_ids:
+        raise UserError(f"{args.project.name} has no tracks to propagate.")
+    missing = [t for t in track_ids if t not in project.tracks]
+    if missing:
+        raise UserError(f"Track {missing[0]} does not exist in {args.project.name}.")
+    requests = _requests(project, track_ids, args)
+    out = args.out or args.project
+    written = 0
+    with _open_source(project, args.project) as source:
+        tracker = _tracker(args.model, args.device) if args.method != "linear" else None
+        bar = ProgressLine(f"propagate {args.direction}")
+        try:
+            for request in requests:  # Ctrl-C raises KeyboardInterrupt between or inside frames
+                for step in propagate(project, source, tracker, request):
+                    written += apply_step(project, step)
+                    bar.update(step.done, step.total, force=step.done == step.total)
+        except KeyboardInterrupt:
+            bar.end()
+            save_project(project, out)
+            print(f"siamcross propagate: cancelled; saved {written} frame labels to {out}.", file=sys.stderr)
+            raise
+        bar.end()
+    save_project(project, out)
+    print(f"Wrote {written} frame labels for {len(track_ids)} track(s) to {out}.", file=sys.stderr)
+    return 0

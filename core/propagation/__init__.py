@@ -1,0 +1,20 @@
+"""Headless propagation: forward, backward and fill-between-keyframes, streamed frame by frame.
+
+``propagate(project, source, tracker, request, cancel)`` yields ``PropagationStep``s; the
+caller writes their labels (never over manual keyframes). Interpolation and fusion are pure
+functions over FrameLabels / TrackResults, usable without a model.
+"""
+from .apply import apply_step
+from .cancel import CancelToken
+from .engine import propagate, tracked_label
+from .fusion import FusedBox, fuse_segment
+from .interpolation import guide_towards_linear, interpolate_pair, linear_labels
+from .repropagation import repropagation_request
+from .request import DIRECTIONS, FUSION_RULES, METHODS, PropagationRequest, PropagationStep
+from .sources import SequenceSource
+
+__all__ = [
+    "CancelToken", "PropagationRequest", "PropagationStep", "propagate", "repropagation_request",
+    "fuse_segment", "FusedBox", "linear_labels", "interpolate_pair", "guide_towards_linear",
+    "tracked_label", "apply_step", "SequenceSource", "DIRECTIONS", "METHODS", "FUSION_RULES",
+]

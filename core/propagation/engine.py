@@ -1,0 +1,238 @@
+"""The headless propagation engine: a generator that streams one PropagationStep per frame.
+
+Every track of a request advances through ONE ``tracker.track_many`` call per frame and
+direction (a "fill" makes a forward sweep then a backward sweep). The generator checks the
+CancelToken before each frame, so cancelling stops within one frame; what was yielded is
+kept. The caller writes ``step.labels`` (``store.apply_propagated`` in the app, directly in
+the CLI); manual keyframes are never among them.
+
+Low scores: a pass whose score stays below ``request.score_threshold`` for
+``request.patience`` consecutive frames stops. Those frames were already streamed with their
+low scores (so the timeline shows them red); frames after the stop are not written. We stop
+rather than guess "absent": the tracker cannot tell occlusion from drift, the annotator can.
+
+Fill streams the forward pass as provisional labels, then the backward pass; when a
+segment's backward pass ends, its fused labels (core.propagation.fusion) are streamed as
+extra steps with empty ``results``. Frames neither pass reached get the linear
+interpolation with score 0.0, so they are labelled yet flagged for review.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Iterator
+
+import numpy as np
+
+from ..annotations.model import Flags, FrameLabel, Project, Provenance
+from ..tracking.protocol import MultiTargetTracker
+from ..tracking.result import TrackResult
+from .cancel import CancelToken
+from .fusion import fuse_segment
+from .interpolation import ABSENT_INTERPOLATED, guide_towards_linear, interpolate_pair, linear_labels
+from .plan import Pass, Plan, Segment, linear_anchors, linear_frames, plan_directional, plan_fill
+from .request import PropagationRequest, PropagationStep
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FRAME_MEMORY_BYTES = 512 * 1024 * 1024
+
+
+def tracked_label(result: TrackResult) -> FrameLabel:
+    """A tracker result as a TRACKED frame label (box as plain floats)."""
+    return FrameLabel(box=tuple(float(v) for v in result.box_xywh), provenance=Provenance.TRACKED,  # type: ignore[arg-type]
+                      score=float(result.score), flags=Flags())
+
+
+class RecentFrames:
+    """The frames a forward sweep read, kept (newest first out of budget last) for the backward sweep.
+
+    A backward sweep starts where the forward one ended, so keeping the most recent frames
+    saves exactly the decodes that reverse seeking in a video makes expensive.
+    """
+
+    def __init__(self, source: object, max_bytes: int = DEFAULT_FRAME_MEMORY_BYTES) -> None:
+        self._source = source
+        self._max_bytes = max_bytes
+        self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._bytes = 0
+
+    def read(self, index: int) -> np.ndarray:
+        frame = self._frames.get(index)
+        if frame is not None:
+            return frame
+        frame = self._source.read(index)  # type: ignore[attr-defined]
+        self._frames[index] = frame
+        self._bytes += frame.nbytes
+        while self._bytes > self._max_bytes and len(self._frames) > 1:
+            _, old = self._frames.popitem(last=False)
+            self._bytes -= old.nbytes
+        return frame
+
+
+def frame_count_of(source: object) -> int:
+    info = getattr(source, "info", None)
+    if info is not None:
+        return int(info.frame_count)
+    return len(source)  # type: ignore[arg-type]
+
+
+def propagate(project: Project, source: object, tracker: MultiTargetTracker, request: PropagationRequest,
+              cancel: CancelToken | None = None,
+              frame_memory_bytes: int = DEFAULT_FRAME_MEMORY_BYTES) -> Iterator[PropagationStep]:
+    """Propagate the request's tracks through `source`, yielding one step per frame as it is done.
+
+    Raises UserError (before the first step) for a missing track, a start frame without a
+    box, or a range outside the media.
+    """
+    frame_count = frame_count_of(source)
+    if request.method == "linear":
+        return _linear(project, request, frame_count, cancel)
+    plan = plan_fill(project, request, frame_count) if request.direction == "fill" else \
+        plan_directional(project, request, frame_count)
+    return _run(plan, project, source, tracker, request, cancel, frame_memory_bytes)
+
+
+def _linear(project: Project, request: PropagationRequest, frame_count: int,
+            cancel: CancelToken | None) -> Iterator[PropagationStep]:
+    per_track = {}
+    for track_id in request.track_ids:
+        track = project.tracks.get(track_id)
+        if track is None:
+            from ..errors import UserError
+
+            raise UserError(f"Track {track_id} does not exist in this project.")
+        frames = linear_frames(track, request, frame_count)
+        per_track[track_id] = linear_labels(linear_anchors(track, request), frames)
+    order = sorted({f for labels in per_track.values() for f in labels}, reverse=request.direction == "backward")
+    return _stream_labels(order, per_track, cancel)
+
+
+def _stream_labels(order: list[int], per_track: dict[int, dict[int, FrameLabel]],
+                   cancel: CancelToken | None) -> Iterator[PropagationStep]:
+    for done, frame in enumerate(order, start=1):
+        if cancel is not None and cancel.cancelled:
+            return
+        labels = {t: labels[frame] for t, labels in per_track.items() if frame in labels}
+        yield PropagationStep(frame=frame, labels=labels, results={}, done=done, total=len(order))
+
+
+def _planned(passes: list[Pass]) -> list[int]:
+    frames: set[int] = set()
+    for p in passes:
+        frames.update(p.planned_frames())
+    return sorted(frames)
+
+
+def _run(plan: Plan, project: Project, source: object, tracker: MultiTargetTracker, request: PropagationRequest,
+         cancel: CancelToken | None, frame_memory_bytes: int) -> Iterator[PropagationStep]:
+    frames = RecentFrames(source, frame_memory_bytes)
+    forward_frames, backward_frames = _planned(plan.forward), _planned(plan.backward)
+    total = len(forward_frames) + len(backward_frames)
+    progress = [0]
+    for seg in plan.segments:  # left keyframe absent and nothing coming from the right: absent
+        if seg.backward is None and seg.left_label is not None and seg.left_label.is_absent:
+            seg.fused = True
+    yield from _absent_segments(plan.segments, progress, total)
+    if plan.forward:
+        yield from _sweep(plan.forward, forward_frames, 1, frames, tracker, request, cancel, progress, total, plan)
+    if cancel is not None and cancel.cancelled:
+        return
+    if plan.backward:
+        yield from _sweep(plan.backward, backward_frames[::-1], -1, frames, tracker, request, cancel, progress,
+                          total, plan)
+
+
+def _absent_segments(segments: list[Segment], progress: list[int], total: int) -> Iterator[PropagationStep]:
+    by_frame: dict[int, dict[int, FrameLabel]] = {}
+    for seg in segments:
+        if seg.fused:
+            for frame in range(seg.write_lo, seg.write_hi + 1):
+                by_frame.setdefault(frame, {})[seg.track_id] = ABSENT_INTERPOLATED
+    for frame in sorted(by_frame):
+        yield PropagationStep(frame=frame, labels=by_frame[frame], results={}, done=progress[0], total=total)
+
+
+def _sweep(passes: list[Pass], planned: list[int], step: int, frames: RecentFrames, tracker: MultiTargetTracker,
+           request: PropagationRequest, cancel: CancelToken | None, progress: list[int], total: int,
+           plan: Plan) -> Iterator[PropagationStep]:
+    """Advance every pass of one direction frame by frame with one track_many call per frame."""
+    anchors: dict[int, list[Pass]] = {}
+    for p in passes:
+        anchors.setdefault(p.anchor, []).append(p)
+    planned_set = set(planned)
+    visit = sorted(planned_set | set(anchors), reverse=step < 0)
+    remaining_anchors = len(anchors)
+    for frame in visit:
+        if cancel is not None and cancel.cancelled:
+            return
+        active = [p for p in passes if p.state is not None and not p.stopped and p.covers(frame)]
+        starting = anchors.get(frame, [])
+        if frame in planned_set:
+            progress[0] += 1
+        if not active and not starting:
+            if remaining_anchors == 0 and not any(p.state is not None and not p.stopped and
+                                                  (p.last - frame) * step > 0 for p in passes):
+                progress[0] = max(progress[0], _sweep_end(progress[0], planned, frame, step))
+                break
+            continue
+        image = frames.read(frame)
+        labels: dict[int, FrameLabel] = {}
+        results: dict[int, TrackResult] = {}
+        if active:
+            outcome = tracker.track_many(image, [p.state for p in active])
+            for p, result in zip(active, outcome):
+                p.results[frame] = result
+                results[p.track_id] = result
+                if p.emit and p.writes(frame):
+                    labels[p.track_id] = tracked_label(result)
+                p.low_run = p.low_run + 1 if result.score < request.score_threshold else 0
+                if p.low_run >= request.patience:
+                    p.stopped = True
+                    log.info("track %d stopped at frame %d after %d low-score frames", p.track_id, frame, p.low_run)
+        for p in starting:
+            p.state = tracker.init_target(image, p.box)
+        if starting:
+            remaining_anchors -= 1
+        if active:
+            yield PropagationStep(frame=frame, labels=labels, results=results, done=progress[0], total=total)
+        if step < 0:
+            yield from _fuse_finished(active, frame, request, progress, total)
+
+
+def _sweep_end(done: int, planned: list[int], frame: int, step: int) -> int:
+    """Progress after skipping the rest of a sweep: every planned frame of it counts as done."""
+    rest = sum(1 for f in planned if (f - frame) * step > 0)
+    return done + rest
+
+
+def _fuse_finished(active: list[Pass], frame: int, request: PropagationRequest, progress: list[int],
+                   total: int) -> Iterator[PropagationStep]:
+    """Stream the fused labels of every segment whose backward pass has just ended."""
+    by_frame: dict[int, dict[int, FrameLabel]] = {}
+    for p in active:
+        seg = p.segment
+        if seg is None or seg.fused or p.emit or not p.finished_at(frame):
+            continue
+        seg.fused = True
+        for f, label in fused_labels(seg, request).items():
+            by_frame.setdefault(f, {})[seg.track_id] = label
+    for f in sorted(by_frame, reverse=True):
+        yield PropagationStep(frame=f, labels=by_frame[f], results={}, done=progress[0], total=total)
+
+
+def fused_labels(seg: Segment, request: PropagationRequest) -> dict[int, FrameLabel]:
+    """Final labels of a two-sided segment from its two passes (see core.propagation.fusion)."""
+    assert seg.left is not None and seg.right is not None and seg.forward is not None and seg.backward is not None
+    fused = fuse_segment(seg.left, seg.right, seg.forward.results, seg.backward.results, rule=request.fusion)
+    out: dict[int, FrameLabel] = {}
+    for frame in range(seg.write_lo, seg.write_hi + 1):
+        linear = interpolate_pair(seg.left, seg.left_label, seg.right, seg.right_label, frame)  # type: ignore[arg-type]
+        box = fused.get(frame)
+        if box is None:
+            out[frame] = linear.with_(score=0.0)
+            continue
+        label = FrameLabel(box=tuple(float(v) for v in box.box), provenance=Provenance.TRACKED,  # type: ignore[arg-type]
+                           score=float(box.score))
+        out[frame] = guide_towards_linear(label, linear) if request.method == "guided" else label
+    return out

@@ -1,0 +1,73 @@
+"""What the caller asks for (PropagationRequest) and what it gets back per frame (PropagationStep)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..annotations.model import FrameLabel
+from ..errors import UserError
+from ..tracking.result import TrackResult
+
+DIRECTIONS = ("forward", "backward", "fill")
+METHODS = ("tracker", "linear", "guided")
+FUSION_RULES = ("agreement", "score", "nearest")
+
+
+@dataclass(frozen=True)
+class PropagationRequest:
+    """One propagation job over some tracks of a project.
+
+    direction: "forward" / "backward" track from start_frame until stop_frame (inclusive), the
+      end of the media, or the track's next manual keyframe (exclusive), whichever comes first;
+      "fill" tracks every stretch between consecutive keyframes that meets [start_frame,
+      stop_frame] from both ends and fuses the two passes (frames after the last keyframe are
+      tracked forward, frames before the first backward).
+    method: "tracker" (the tracker), "linear" (pure interpolation between keyframes, no
+      tracker), "guided" (fill with the tracker, then pull each box towards the linear
+      interpolation as the tracker's score drops).
+    score_threshold / patience: a pass that scores below the threshold on `patience`
+      consecutive frames stops there instead of drifting (those frames keep their low score).
+    fusion: how "fill" merges its two passes (see core.propagation.fusion).
+    """
+
+    track_ids: tuple[int, ...]
+    direction: str = "forward"
+    start_frame: int = 0
+    stop_frame: int | None = None
+    score_threshold: float = 0.3
+    method: str = "tracker"
+    patience: int = 3
+    fusion: str = "agreement"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "track_ids", tuple(int(t) for t in self.track_ids))
+        if not self.track_ids:
+            raise UserError("Choose at least one track to propagate.")
+        if self.direction not in DIRECTIONS:
+            raise UserError(f"Unknown direction '{self.direction}'; choose forward, backward or fill.")
+        if self.method not in METHODS:
+            raise UserError(f"Unknown propagation method '{self.method}'; choose tracker, linear or guided.")
+        if self.fusion not in FUSION_RULES:
+            raise UserError(f"Unknown fusion rule '{self.fusion}'; choose {', '.join(FUSION_RULES)}.")
+        if self.start_frame < 0:
+            raise UserError(f"The start frame must be 0 or more, got {self.start_frame}.")
+        if self.stop_frame is not None and self.stop_frame < 0:
+            raise UserError(f"The stop frame must be 0 or more, got {self.stop_frame}.")
+        if self.patience < 1:
+            raise UserError(f"Patience must be at least 1 frame, got {self.patience}.")
+
+
+@dataclass(frozen=True)
+class PropagationStep:
+    """One frame's worth of results, streamed as soon as it exists.
+
+    labels: what to write for each track on this frame (never MANUAL); may be empty while a
+      "fill" pass is still running. results: the raw tracker output per track (for overlays);
+      empty for steps that only carry fused or interpolated labels. done / total: tracking
+      steps done so far and planned (progress; done may jump when passes stop early).
+    """
+
+    frame: int
+    labels: dict[int, FrameLabel] = field(default_factory=dict)
+    results: dict[int, TrackResult] = field(default_factory=dict)
+    done: int = 0
+    total: int = 0
