@@ -1,0 +1,175 @@
+"""SiamCrossNet: shapes for both configs, batching of targets, SCAN, OAIN, gradients."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from core.model import HeadOutput, ModelConfig, SiamCrossNet, TemplateEncoding, lite_config, r50_config
+from core.model.scan import SCAN
+from core.training.labels import build_targets
+from core.training.losses import SiamCrossLoss
+
+TEMPLATE_BOX = torch.tensor([[40.0, 30.0, 88.0, 98.0]])
+
+
+@pytest.fixture(scope="module")
+def lite_net() -> SiamCrossNet:
+    torch.manual_seed(0)
+    return SiamCrossNet(lite_config(), pretrained_backbone=False).eval()
+
+
+def _images(batch: int, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.rand(batch, 3, 127, 127, generator=gen) * 255,
+            torch.rand(batch, 3, 255, 255, generator=gen) * 255)
+
+
+def test_lite_output_shapes_and_ranges(lite_net):
+    z, x = _images(2)
+    with torch.inference_mode():
+        out = lite_net(z, TEMPLATE_BOX.expand(2, 4), x)
+    assert isinstance(out, HeadOutput)
+    assert out.cls_logits.shape == (2, 1, 25, 25)
+    assert out.align_logits.shape == (2, 1, 25, 25)
+    assert out.reg.shape == (2, 4, 25, 25)
+    assert lite_net.locations().shape == (25, 25, 2)
+    assert (out.reg >= 0).all() and (out.reg <= 255).all()
+    score = out.fused_score(lite_net.config.omega)
+    assert score.shape == (2, 1, 25, 25) and (score >= 0).all() and (score <= 1).all()
+
+
+def test_search_features_have_the_size_the_config_promises(lite_net):
+    cfg = lite_net.config
+    z, x = _images(1)
+    with torch.inference_mode():
+        search = lite_net.encode_search(x)
+        template = lite_net.encode_template(z, TEMPLATE_BOX)
+    assert [tuple(f.shape) for f in search] == [(1, cfg.neck_channels, 32, 32)] * 2
+    assert [tuple(f.shape) for f in template.features] == [(1, cfg.neck_channels, 8, 8)] * 2
+    assert template.mask.shape == (1, 1, 8, 8) and template.mask.sum() > 0
+
+
+@pytest.mark.slow
+def test_r50_output_shapes():
+    with pytest.warns(UserWarning):  # no torchvision weights in the cache here
+        net = SiamCrossNet(r50_config(), pretrained_backbone=True).eval()
+    z, x = _images(1)
+    with torch.inference_mode():
+        search = net.encode_search(x)
+        out = net(z, TEMPLATE_BOX, x)
+    assert [tuple(f.shape) for f in search] == [(1, 256, 32, 32)] * 3
+    assert out.cls_logits.shape == (1, 1, 25, 25)
+    assert out.align_logits.shape == (1, 1, 25, 25)
+    assert out.reg.shape == (1, 4, 25, 25)
+
+
+def test_fused_score_follows_the_paper_formula():
+    cls = torch.tensor([[[[2.0, -1.0]]]])
+    align = torch.tensor([[[[0.5, 3.0]]]])
+    out = HeadOutput(cls, align, torch.zeros(1, 4, 1, 2))
+    omega = 0.3
+    expected = ((1 - omega) * torch.sigmoid(cls) + torch.sigmoid(align)) / (2 - omega)
+    assert torch.allclose(out.fused_score(omega), expected)
+    saturated = HeadOutput(torch.full((1, 1, 1, 1), 50.0), torch.full((1, 1, 1, 1), 50.0), torch.zeros(1, 4, 1, 1))
+    assert torch.isclose(saturated.fused_score(omega), torch.tensor(1.0))
+
+
+def test_batched_targets_equal_one_at_a_time(lite_net):
+    z, x = _images(3, seed=5)
+    boxes = torch.tensor([[40.0, 30.0, 88.0, 98.0], [20.0, 50.0, 100.0, 80.0], [50.0, 50.0, 70.0, 70.0]])
+    with torch.inference_mode():
+        encodings = [lite_net.encode_template(z[i:i + 1], boxes[i:i + 1]) for i in range(3)]
+        batch = TemplateEncoding.cat(encodings)
+        search = lite_net.encode_search(x[:1])  # one search crop shared by all targets
+        together = lite_net.decode(batch, search)
+        for i in range(3):
+            alone = lite_net.decode(batch.index(i), search)
+            assert torch.allclose(alone.cls_logits, together.cls_logits[i:i + 1], atol=1e-4)
+            assert torch.allclose(alone.reg, together.reg[i:i + 1], atol=1e-3)
+            assert torch.allclose(alone.align_logits, together.align_logits[i:i + 1], atol=1e-4)
+    assert batch.batch_size == 3 and torch.equal(batch.index(1).mask, encodings[1].mask)
+
+
+def test_config_round_trips_through_json():
+    for cfg in (lite_config(), r50_config().with_postprocess(window_influence=0.3)):
+        again = ModelConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+        assert again == cfg
+    with pytest.raises(ValueError):
+        ModelConfig.from_dict({**lite_config().to_dict(), "surprise": 1})
+
+
+def test_scan_is_identity_at_init_and_lut_favours_target_like_search_cells():
+    scan = SCAN()
+    target, background = torch.zeros(4), torch.zeros(4)
+    target[0], background[1] = 3.0, 3.0
+    template = background.view(1, 4, 1, 1).repeat(1, 1, 4, 4)
+    template[:, :, 1:3, 1:3] = target.view(1, 4, 1, 1)
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[:, :, 1:3, 1:3] = 1
+    search = background.view(1, 4, 1, 1).repeat(1, 1, 6, 6)
+    search[:, :, 2, 4] = target
+    z_out, x_out = scan(template, search, mask)
+    assert torch.equal(z_out, template) and torch.equal(x_out, search)
+    with torch.no_grad():
+        scan.alpha.fill_(1.0)
+        scan.beta.fill_(1.0)
+    z_out, x_out = scan(template, search, mask)
+    lut = (x_out - search)[0, 0]  # the same map added to every channel
+    assert torch.allclose(x_out - search, lut.expand(1, 4, 6, 6), atol=1e-5)
+    assert lut.argmax() == 2 * 6 + 4 and lut[2, 4] > 0.9 and lut[0, 0] < 0.1
+    assert z_out.shape == template.shape and not torch.equal(z_out, template)
+
+
+def _forward_with_frozen_backbone(net: SiamCrossNet, z: torch.Tensor, box: torch.Tensor,
+                                  x: torch.Tensor) -> HeadOutput:
+    """Everything after the backbone with autograd (backbone backward is slow on CPU)."""
+    with torch.no_grad():
+        z_backbone, x_backbone = net.backbone_features(z), net.backbone_features(x)
+    template = TemplateEncoding(tuple(net.crop_template(net.neck_features(z_backbone))), net.template_mask(box))
+    return net.decode(template, net.neck_features(x_backbone))
+
+
+def _loss_gradients(net: SiamCrossNet) -> dict[str, torch.Tensor | None]:
+    net.train()
+    net.zero_grad()
+    z, x = _images(2, seed=9)
+    with torch.no_grad():  # non-zero α, β so gradients flow through both SCAN sides
+        for scan in net.scan:
+            scan.alpha.fill_(0.5)
+            scan.beta.fill_(0.5)
+    out = _forward_with_frozen_backbone(net, z, TEMPLATE_BOX.expand(2, 4), x)
+    targets = build_targets(torch.tensor([[100.0, 90.0, 160.0, 170.0], [60.0, 60.0, 200.0, 150.0]]),
+                            net.locations())
+    SiamCrossLoss()(out, targets).total.backward()
+    net.eval()
+    return {name: p.grad for name, p in net.named_parameters()}
+
+
+def test_gradients_reach_scan_slp_heads_and_the_offset_source(lite_net):
+    grads = _loss_gradients(lite_net)
+
+    def nonzero(name: str) -> bool:
+        return grads[name] is not None and bool(grads[name].abs().sum() > 0)
+
+    for level in range(2):
+        assert nonzero(f"scan.{level}.alpha") and nonzero(f"scan.{level}.beta")
+    for i in range(4):
+        assert nonzero(f"heads.spatial.slps.{i}.weight")
+    assert nonzero("heads.reg_raw.weight") and nonzero("heads.reg_tower.0.0.weight")  # offsets' source
+    assert nonzero("heads.adca.weight") and nonzero("heads.adca.logits.weight")
+    assert nonzero("heads.channel_attention.mlp.0.weight")
+    assert nonzero("neck.0.0.weight") and nonzero("cls_fusion.weights")
+
+
+def test_align_loss_does_not_bend_the_regression_through_detached_offsets(lite_net):
+    """With detach_offsets the align branch alone gives the reg layer no gradient."""
+    lite_net.train()
+    lite_net.zero_grad()
+    z, x = _images(1, seed=4)
+    out = _forward_with_frozen_backbone(lite_net, z, TEMPLATE_BOX, x)
+    out.align_logits.sum().backward()
+    assert lite_net.heads.reg_raw.weight.grad is None or lite_net.heads.reg_raw.weight.grad.abs().sum() == 0
+    assert lite_net.heads.adca.weight.grad.abs().sum() > 0
+    lite_net.eval()
