@@ -20,7 +20,7 @@ from ..annotations.model import FrameLabel, Project, Provenance, Track
 from ..errors import FormatError
 from .coco_schema import CocoFile, parse_coco
 from .frames import media_ref_for, natural_key, write_frames
-from .project_json import (flags_to_dict, label_from_dict, label_to_dict, media_from_dict,
+from .project_json import (flags_to_dict, project_fields, label_from_dict, label_to_dict, media_from_dict,
                            media_to_dict, track_from_header, track_header)
 from .single_object import check_frames_fit, frame_count, media_base_name
 from .text import read_text
@@ -145,11 +145,8 @@ def import_coco(src: Path, *, video: bool = False, media: Path | None = None) ->
 
 
 def _project_from_extra(extra: dict, source: str) -> Project:
-    next_id = extra.get("next_track_id", 1)
-    project = Project(media=media_from_dict(extra.get("media"), source),
-                      classes=[str(c) for c in extra.get("classes", ["object"])],
-                      next_track_id=next_id if isinstance(next_id, int) and not isinstance(next_id, bool) else 1,
-                      meta={str(k): str(v) for k, v in dict(extra.get("meta", {})).items()})
+    media, classes, next_id, meta = project_fields(extra, f"{source} siamcross")
+    project = Project(media=media, classes=classes, next_track_id=next_id, meta=meta)
     headers = extra.get("tracks", [])
     if not isinstance(headers, list):
         raise FormatError(f"{source}: 'siamcross.tracks' must be a list.")

@@ -63,6 +63,33 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def as_dict(value: Any, where: str, key: str) -> dict:
+    if not isinstance(value, dict):
+        raise FormatError(f"{where}: '{key}' must be an object.")
+    return value
+
+
+def as_list(value: Any, where: str, key: str) -> list:
+    if not isinstance(value, list):
+        raise FormatError(f"{where}: '{key}' must be a list.")
+    return value
+
+
+def as_int(value: Any, where: str, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FormatError(f"{where}: '{key}' must be a whole number.")
+    return value
+
+
+def project_fields(data: Any, where: str) -> tuple[MediaRef | None, list[str], int, dict[str, str]]:
+    """media, classes, next_track_id and meta of a project-like object (project, sidecar, COCO extra)."""
+    data = as_dict(data, where, "project")
+    classes = [str(c) for c in as_list(data.get("classes", ["object"]), where, "classes")]
+    next_id = as_int(data.get("next_track_id", 1), where, "next_track_id")
+    meta = {str(k): str(v) for k, v in as_dict(data.get("meta", {}), where, "meta").items()}
+    return media_from_dict(data.get("media"), where), classes, next_id, meta
+
+
 def flags_to_dict(flags: Flags) -> dict[str, Any]:
     return {"absent": flags.absent, "occluded": flags.occluded, "out_of_view": flags.out_of_view,
             "cut_by_image": flags.cut_by_image, "cover": flags.cover}
@@ -78,6 +105,15 @@ def flags_from_dict(data: Any, where: str) -> Flags:
                  bool(data.get("out_of_view", False)), bool(data.get("cut_by_image", False)), cover)
 
 
+def _finite_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def label_to_dict(label: FrameLabel) -> dict[str, Any]:
     return {"box": list(label.box) if label.box is not None else None, "provenance": label.provenance.value,
             "score": label.score, "flags": flags_to_dict(label.flags)}
@@ -89,8 +125,7 @@ def label_from_dict(data: Any, where: str) -> FrameLabel:
     box = data.get("box")
     if box is not None:
         if (not isinstance(box, list) or len(box) != 4
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in box)
-                or not all(math.isfinite(float(v)) for v in box)):
+                or not all(_finite_number(v) for v in box)):
             raise FormatError(f"{where}: 'box' must be four finite numbers or null.")
         box = tuple(float(v) for v in box)
     try:
@@ -98,7 +133,7 @@ def label_from_dict(data: Any, where: str) -> FrameLabel:
     except ValueError:
         raise FormatError(f"{where}: unknown provenance '{str(data.get('provenance'))[:20]}'.") from None
     score = data.get("score")
-    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+    if score is not None and not _finite_number(score):
         raise FormatError(f"{where}: 'score' must be a number or null.")
     return FrameLabel(box, provenance, None if score is None else float(score),
                       flags_from_dict(data.get("flags", {}), where))
@@ -115,10 +150,14 @@ def media_from_dict(data: Any, where: str) -> MediaRef | None:
     if data is None:
         return None
     try:
-        return MediaRef(str(data["path"]), str(data["kind"]), int(data["frame_count"]), int(data["width"]),
-                        int(data["height"]), float(data.get("fps", 30.0)), str(data.get("fingerprint", "")))
-    except (KeyError, TypeError, ValueError, OverflowError):
+        ref = MediaRef(str(data["path"]), str(data["kind"]), as_int(data["frame_count"], where, "frame_count"),
+                       as_int(data["width"], where, "width"), as_int(data["height"], where, "height"),
+                       float(data.get("fps", 30.0)), str(data.get("fingerprint", "")))
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError, FormatError):
         raise FormatError(f"{where}: 'media' needs path, kind, frame_count, width and height.") from None
+    if ref.frame_count < 0 or not math.isfinite(ref.fps):
+        raise FormatError(f"{where}: 'media' has a negative frame count or a non-finite fps.")
+    return ref
 
 
 def track_header(track: Track) -> dict[str, Any]:
@@ -155,9 +194,8 @@ def frames_from_dict(data: Any, where: str) -> dict[int, FrameLabel]:
 def project_from_dict(data: Any, source: str) -> Project:
     if not isinstance(data, dict) or not isinstance(data.get("tracks", []), list):
         raise FormatError(f"{source}: not a SiamCross project file.")
-    project = Project(media=media_from_dict(data.get("media"), source),
-                      classes=[str(c) for c in data.get("classes", ["object"])],
-                      meta={str(k): str(v) for k, v in dict(data.get("meta", {})).items()})
+    media, classes, next_id, meta = project_fields(data, source)
+    project = Project(media=media, classes=classes, meta=meta)
     for n, record in enumerate(data.get("tracks", [])):
         where = f"{source} track {n}"
         track = track_from_header(record, where)
@@ -165,6 +203,5 @@ def project_from_dict(data: Any, source: str) -> Project:
             raise FormatError(f"{where}: duplicate track id {track.id}.")
         track.frames = frames_from_dict(record.get("frames", {}), where)
         project.tracks[track.id] = track
-    next_id = data.get("next_track_id", 1)
-    project.next_track_id = max([next_id if isinstance(next_id, int) else 1, *[t + 1 for t in project.tracks]])
+    project.next_track_id = max([next_id, *[t + 1 for t in project.tracks]])
     return project

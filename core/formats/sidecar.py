@@ -16,7 +16,7 @@ from typing import Any
 
 from ..annotations.model import Project, Track
 from ..errors import FormatError
-from .project_json import frames_from_dict, label_to_dict, media_from_dict, media_to_dict, track_from_header, track_header
+from .project_json import frames_from_dict, label_to_dict, media_to_dict, project_fields, track_from_header, track_header
 from .text import read_text
 
 SIDECAR = "siamcross_meta.json"
@@ -67,11 +67,7 @@ class Sidecar:
         sequences = data.get("sequences")
         if not isinstance(project, dict) or not isinstance(sequences, dict):
             raise FormatError(f"{source}: not a SiamCross sidecar (needs 'project' and 'sequences').")
-        self.media = media_from_dict(project.get("media"), source)
-        self.classes = [str(c) for c in project.get("classes", ["object"])]
-        next_id = project.get("next_track_id", 1)
-        self.next_track_id = next_id if isinstance(next_id, int) and not isinstance(next_id, bool) else 1
-        self.meta = {str(k): str(v) for k, v in dict(project.get("meta", {})).items()}
+        self.media, self.classes, self.next_track_id, self.meta = project_fields(project, source)
         self.sequences: dict[str, list[Track]] = {}
         for rel, tracks in sequences.items():
             if not isinstance(tracks, list):
