@@ -97,3 +97,38 @@ def test_sequence_absent_rows_are_nan_never_positives(tmp_path: Path) -> None:
     assert isinstance(seq, Sequence)
     assert seq.absent.tolist() == [False, True, True]
     assert np.isnan(seq.boxes[1:]).all()
+
+
+def test_project_reader_uses_manual_imported_and_tracked_frames_only(seqs_dir: Path, tmp_path: Path) -> None:
+    from core.annotations.model import Flags, FrameLabel, Provenance
+    from core.formats import import_project
+    from core.formats.project_json import save
+
+    project = import_project(seqs_dir / "Man", "otb")
+    frames = project.tracks[1].frames
+    frames[1] = frames[1].with_(provenance=Provenance.INTERPOLATED)
+    frames[2] = FrameLabel(None, Provenance.MANUAL, None, Flags(absent=True))
+    frames[3] = frames[3].with_(provenance=Provenance.TRACKED, flags=Flags(occluded=True, cover=4))
+    save(project, tmp_path / "man.json")
+    assert detect_layout(tmp_path / "man.json") == "project"
+    (seq,) = load_sequences(tmp_path / "man.json")
+    assert len(seq) == 134 and len(seq.frames) == 134
+    assert tuple(seq.boxes[0]) == frames[0].box
+    assert np.isnan(seq.boxes[1]).all() and seq.absent[1]  # interpolated: not ground truth
+    assert seq.absent[2] and not seq.absent[3] and seq.cover[3] == 4 and seq.occluded[3]
+    assert seq.meta["label"] == "object"
+
+
+@pytest.mark.parametrize("fmt", ["got10k", "lasot", "otb", "mot"])
+def test_dataset_readers_read_our_exports(fmt: str, tmp_path: Path) -> None:
+    from core.formats import export_project
+    from tests.fixtures.formats_project import rich_project
+
+    project = rich_project()
+    export_project(project, fmt, tmp_path)
+    sequences = {s.meta.get("track_id", s.name): s for s in load_sequences(tmp_path)}
+    assert len(sequences) == 2
+    one = next(s for s in sequences.values() if s.name.endswith("1"))
+    assert tuple(one.boxes[1]) == project.tracks[1].frames[1].box
+    assert one.absent[3] and one.absent[7]  # absent label and unlabelled frame
+    assert not one.absent[0]

@@ -19,7 +19,16 @@ def _is_project_file(path: Path) -> bool:
             head = handle.read(4096)
     except (OSError, UnicodeDecodeError):
         return False
-    return '"tracks"' in head and '"images"' not in head
+    if "siamcross-project" in head:
+        return True
+    if '"annotations"' in head:
+        return False
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return False
+    return isinstance(data, dict) and "tracks" in data and "annotations" not in data
 
 
 def detect_layout(root: Path) -> str:
