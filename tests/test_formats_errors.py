@@ -178,3 +178,80 @@ def test_unknown_format_and_missing_source(tmp_path: Path) -> None:
         import_project(tmp_path / "missing", "otb")
     with pytest.raises(FormatError, match="Unknown format"):
         export_project(Project(tracks={1: Track(1)}), "vot", tmp_path)
+
+
+@pytest.mark.parametrize("fmt", ["coco", "coco-vid", "got10k", "lasot", "otb", "mot", "project"])
+def test_validator_accepts_every_fresh_export(fmt: str, tmp_path: Path) -> None:
+    from core.formats import validate_export
+
+    export_project(rich_project(), fmt, tmp_path)
+    validate_export(tmp_path, fmt)
+
+
+def test_validator_catches_files_that_disagree(seqs_dir: Path, tmp_path: Path) -> None:
+    from core.formats import validate_export
+
+    project = import_project(seqs_dir / "Man", "otb")
+    export_project(project, "got10k", tmp_path / "got", images=True)
+    (tmp_path / "got" / "train" / "Man" / "00000134.jpg").unlink()
+    with pytest.raises(FormatError, match="133 images for 134 rows"):
+        validate_export(tmp_path / "got", "got10k")
+    export_project(project, "lasot", tmp_path / "lasot")
+    (tmp_path / "lasot" / "object" / "object-1" / "out_of_view.txt").write_text("0,1\n")
+    with pytest.raises(FormatError, match="out_of_view.txt: 2 values for 134 ground-truth rows"):
+        validate_export(tmp_path / "lasot", "lasot")
+    export_project(project, "mot", tmp_path / "mot")
+    ini = tmp_path / "mot" / "Man" / "seqinfo.ini"
+    ini.write_text(ini.read_text().replace("imExt=.jpg\n", ""))
+    with pytest.raises(FormatError, match="missing the imExt key"):
+        validate_export(tmp_path / "mot", "mot")
+
+
+def test_multi_target_otb_folder_imports_one_track_per_ground_truth_file(tmp_path: Path) -> None:
+    seq = tmp_path / "Jogging"
+    seq.mkdir()
+    (seq / "groundtruth_rect.1.txt").write_text("11,21,5,6\n12,22,5,6\n")
+    (seq / "groundtruth_rect.2.txt").write_text("31,41,7,8\n0,0,0,0\n")
+    project = import_project(seq, "otb")
+    assert sorted(project.tracks) == [1, 2]
+    assert project.tracks[1].frames[1].box == (11.0, 21.0, 5.0, 6.0)
+    assert project.tracks[2].frames[1].box is None and project.tracks[2].frames[1].flags.absent
+
+
+def test_foreign_coco_vid_makes_tracks_by_instance_id(tmp_path: Path) -> None:
+    data = {"videos": [{"id": 3, "name": "v"}],
+            "images": [{"id": 10 + i, "file_name": f"v/{i}.jpg", "video_id": 3, "frame_id": i, "width": 9,
+                        "height": 9} for i in range(3)],
+            "annotations": [{"id": 1, "image_id": 10, "category_id": 2, "bbox": [1, 1, 2, 2], "instance_id": 7},
+                            {"id": 2, "image_id": 12, "category_id": 2, "bbox": [2, 2, 2, 2], "instance_id": 7},
+                            {"id": 3, "image_id": 11, "category_id": 1, "bbox": [5, 5, 1, 1], "instance_id": 9}],
+            "categories": [{"id": 1, "name": "person"}, {"id": 2, "name": "car"}]}
+    (tmp_path / "vid.json").write_text(json.dumps(data))
+    project = import_project(tmp_path / "vid.json", "coco-vid")
+    assert sorted(project.tracks) == [7, 9]
+    assert project.tracks[7].label == "car" and sorted(project.tracks[7].frames) == [0, 2]
+    assert project.tracks[9].frames[1] == FrameLabel((5.0, 5.0, 1.0, 1.0), Provenance.IMPORTED)
+    data["annotations"][1]["image_id"] = 10
+    (tmp_path / "vid.json").write_text(json.dumps(data))
+    with pytest.raises(FormatError, match="instance 7 has two boxes on frame 0"):
+        import_project(tmp_path / "vid.json", "coco-vid")
+
+
+def test_images_come_from_an_open_frame_source_and_progress_can_cancel(seqs_dir: Path, tmp_path: Path) -> None:
+    from core.errors import Cancelled
+    from core.media import open_media
+
+    project = import_project(seqs_dir / "Man", "otb")
+    calls = []
+
+    def progress(done: int, total: int) -> None:
+        calls.append((done, total))
+        if done == 5:
+            raise Cancelled()
+
+    with open_media(seqs_dir / "Man" / "img") as source:
+        with pytest.raises(Cancelled):
+            export_project(project, "coco", tmp_path, source, images=True, progress=progress)
+        assert source.read(0).shape == (193, 241, 3)  # the caller's source is left open
+    assert calls[-1] == (5, 134)
+    assert len(list((tmp_path / "frames").glob("*.jpg"))) == 5

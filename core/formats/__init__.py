@@ -27,6 +27,25 @@ class FormatSpec:
     description: str
     export: Callable[..., list[Path]]
     read: Callable[..., Project]
+    validate: Callable[[Path], None]
+
+
+def _validate_single(module) -> Callable[[Path], None]:
+    def validate(out_dir: Path) -> None:
+        seq_dirs = module.find_sequences(out_dir)
+        if not seq_dirs:
+            raise FormatError(f"{out_dir}: no {module.NAME} sequence found.")
+        for seq_dir in seq_dirs:
+            module.validate_sequence(seq_dir, len(module.read_sequence(seq_dir)))
+    return validate
+
+
+def _validate_mot(out_dir: Path) -> None:
+    seq_dirs = mot.find_sequences(out_dir)
+    if not seq_dirs:
+        raise FormatError(f"{out_dir}: no MOT sequence found.")
+    for seq_dir in seq_dirs:
+        mot.validate_sequence(seq_dir)
 
 
 def _export_project_json(project: Project, out_dir: Path, **_: object) -> list[Path]:
@@ -50,23 +69,26 @@ def _import_project_json(src: Path, media: Path | None = None) -> Project:
 FORMATS: dict[str, FormatSpec] = {
     "coco": FormatSpec("coco", "COCO instances (one image per labelled frame)",
                        lambda p, o, **k: coco.export_coco(p, o, video=False, **k),
-                       lambda s, media=None: coco.import_coco(s, video=False, media=media)),
+                       lambda s, media=None: coco.import_coco(s, video=False, media=media),
+                       lambda o: coco.validate_coco(coco.find_file(o), video=False)),
     "coco-vid": FormatSpec("coco-vid", "COCO-VID (videos, frame_id, instance_id)",
                            lambda p, o, **k: coco.export_coco(p, o, video=True, **k),
-                           lambda s, media=None: coco.import_coco(s, video=True, media=media)),
+                           lambda s, media=None: coco.import_coco(s, video=True, media=media),
+                           lambda o: coco.validate_coco(coco.find_file(o), video=True)),
     "got10k": FormatSpec("got10k", "GOT-10k (train/<seq>/groundtruth.txt, .label files, list.txt)",
                          lambda p, o, **k: export_single(p, got10k, o, **k),
-                         lambda s, media=None: import_single(s, got10k, media)),
+                         lambda s, media=None: import_single(s, got10k, media), _validate_single(got10k)),
     "lasot": FormatSpec("lasot", "LaSOT (<class>/<class>-<n>/groundtruth.txt, occlusion files)",
                         lambda p, o, **k: export_single(p, lasot, o, **k),
-                        lambda s, media=None: import_single(s, lasot, media)),
+                        lambda s, media=None: import_single(s, lasot, media), _validate_single(lasot)),
     "otb": FormatSpec("otb", "OTB (<Name>/groundtruth_rect.txt, img/0001.jpg)",
                       lambda p, o, **k: export_single(p, otb, o, **k),
-                      lambda s, media=None: import_single(s, otb, media)),
+                      lambda s, media=None: import_single(s, otb, media), _validate_single(otb)),
     "mot": FormatSpec("mot", "MOTChallenge (gt/gt.txt, seqinfo.ini, img1/)",
                       lambda p, o, **k: mot.export_mot(p, o, **k),
-                      lambda s, media=None: mot.import_mot(s, media)),
-    "project": FormatSpec("project", "SiamCross project JSON", _export_project_json, _import_project_json),
+                      lambda s, media=None: mot.import_mot(s, media), _validate_mot),
+    "project": FormatSpec("project", "SiamCross project JSON", _export_project_json, _import_project_json,
+                          lambda o: _import_project_json(o) and None),
 }
 
 
@@ -82,6 +104,8 @@ def export_project(project: Project, fmt: str, out_dir: str | Path, source: obje
     """Write the project into out_dir in fmt, validate what was written, return the main paths.
 
     source: an open FrameSource or a media path for --images (default: the project's media).
+    progress(done, total) is called per frame image written; raising core.errors.Cancelled
+    from it stops the export (the label files are already written, frames so far are kept).
     """
     return _spec(fmt).export(project, Path(out_dir), source=source, images=images, progress=progress)
 
@@ -93,4 +117,9 @@ def import_project(src: str | Path, fmt: str, media: str | Path | None = None) -
     return _spec(fmt).read(Path(src), media=Path(media) if media is not None else None)
 
 
-__all__ = ["FORMATS", "FormatSpec", "export_project", "import_project"]
+def validate_export(out_dir: str | Path, fmt: str) -> None:
+    """Check an export folder (ours or foreign) parses and is consistent; FormatError if not."""
+    _spec(fmt).validate(Path(out_dir))
+
+
+__all__ = ["FORMATS", "FormatSpec", "export_project", "import_project", "validate_export"]

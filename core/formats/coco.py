@@ -111,7 +111,7 @@ def validate_coco(path: Path, video: bool) -> None:
                 raise FormatError(f"{path}: annotation {ann.id} has no instance_id.")
 
 
-def _find_file(src: Path) -> Path:
+def find_file(src: Path) -> Path:
     src = Path(src)
     if src.is_file():
         return src
@@ -122,7 +122,7 @@ def _find_file(src: Path) -> Path:
 
 
 def import_coco(src: Path, *, video: bool = False, media: Path | None = None) -> Project:
-    path = _find_file(src)
+    path = find_file(src)
     data = parse_coco(read_text(path), str(path))
     ours = data.extra.get("schema") == "siamcross-coco"
     project = _project_from_extra(data.extra, str(path)) if ours else Project()

@@ -48,6 +48,11 @@ def read_sequence(seq_dir: Path, groundtruth: Path | None = None) -> Sequence:
     return Sequence(name=name, boxes=boxes, frames=tuple(list_images(seq_dir / "img")))
 
 
+def read_targets(seq_dir: Path) -> list[Sequence]:
+    """One Sequence per target of the folder (several only for numbered ground-truth files)."""
+    return [read_sequence(seq_dir, groundtruth) for groundtruth in groundtruth_files(seq_dir)]
+
+
 def write_sequence(seq: Sequence, seq_dir: Path) -> None:
     rows = [format_box_row(None if not _finite(b) else tuple(b), one_based=True) for b in seq.boxes]
     Path(seq_dir).mkdir(parents=True, exist_ok=True)

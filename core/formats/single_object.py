@@ -52,7 +52,8 @@ def track_to_sequence(track: Track, n: int, fmt: ModuleType, name: str) -> Seque
             boxes[i] = box
         for key, value in native.items():
             columns[key][i] = value
-    return Sequence(name=name, boxes=boxes, meta={"object_class": track.label, "label": track.label}, **columns)
+    label = " ".join(track.label.split()) or "object"  # GOT-10k's toolkit cannot read an empty value
+    return Sequence(name=name, boxes=boxes, meta={"object_class": label, "label": label}, **columns)
 
 
 def _normal(value: object) -> object:
@@ -138,18 +139,20 @@ def import_single(src: Path, fmt: ModuleType, media: Path | None = None) -> Proj
         raise FormatError(f"{src}: holds {len(seq_dirs)} {fmt.NAME} sequences; import one sequence folder.")
     project = sidecar.new_project() if sidecar else Project()
     for seq_dir in seq_dirs:
-        read = fmt.read_sequence(seq_dir)
-        known = sidecar.tracks_for(seq_dir) if sidecar else None
-        expected = known[0] if known else None
-        track = Track(expected.id, expected.label, expected.color, expected.hidden) if expected else \
-            Track(project.new_track_id(), _foreign_label(read, seq_dir, fmt))
-        if track.id in project.tracks:
-            track.id = project.new_track_id()
-        track.frames = _reconciled(read, expected, fmt)
-        project.tracks[track.id] = track
-        if track.label not in project.classes:
-            project.classes.append(track.label)
-        if sidecar is None and media is None and read.frames:
+        # one folder may hold several targets of one video (OTB groundtruth_rect.1.txt, .2.txt)
+        reads = fmt.read_targets(seq_dir) if hasattr(fmt, "read_targets") else [fmt.read_sequence(seq_dir)]
+        known = (sidecar.tracks_for(seq_dir) or []) if sidecar else []
+        for k, read in enumerate(reads):
+            expected = known[k] if k < len(known) else None
+            track = Track(expected.id, expected.label, expected.color, expected.hidden) if expected else \
+                Track(project.new_track_id(), _foreign_label(read, seq_dir, fmt))
+            if track.id in project.tracks:
+                track.id = project.new_track_id()
+            track.frames = _reconciled(read, expected, fmt)
+            project.tracks[track.id] = track
+            if track.label not in project.classes:
+                project.classes.append(track.label)
+        if sidecar is None and media is None and reads and reads[0].frames:
             project.media = media_ref_for(fmt.image_folder(seq_dir))
     project.next_track_id = max([project.next_track_id, *[t + 1 for t in project.tracks]])
     if media is not None:
