@@ -1,0 +1,105 @@
+"""The SiamCross objective ("actor"): batch -> forward -> labels -> loss terms.
+
+The trainer hands a batch and the (possibly DDP-wrapped) model to the objective and
+gets ``LossTerms(total, cls, align, reg)`` back; labels and losses live in labels.py /
+losses.py, the loop in trainer.py. Two kinds of batch arrive here:
+- image pairs (``template``, ``search`` uint8 crops) for the full network;
+- cached backbone features (``template_feat_<level>``, ``search_feat_<level>``) for
+  ``HeadsOnFeatures``, the frozen-backbone fast path (feature_cache.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ..model import HeadOutput, SiamCrossNet, TemplateEncoding
+from .labels import build_targets
+from .losses import LossTerms, SiamCrossLoss
+from .trainer import ParamGroup
+
+
+class HeadsOnFeatures(nn.Module):
+    """Neck, SCAN, xcorr and heads of ``net`` applied to precomputed backbone features.
+
+    template features arrive already centre-cropped (cropping commutes with the neck's
+    1x1 conv + BatchNorm), search features full size; the result equals
+    ``net(template, template_box, search)`` for the crops the features came from.
+    """
+
+    def __init__(self, net: SiamCrossNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, template_features: list[Tensor], template_box: Tensor, search_features: list[Tensor]) -> HeadOutput:
+        net = self.net
+        template = net.neck_features(template_features)
+        mask = net.template_mask(template_box).to(template[0].dtype)
+        return net.decode(TemplateEncoding(tuple(template), mask), net.neck_features(search_features))
+
+
+@dataclass
+class SiamCrossObjective:
+    """Callable ``(model, batch) -> LossTerms`` for image batches or cached-feature batches.
+
+    locations: ``net.locations()`` (search-crop pixel of each output cell).
+    radius: regression positives lie within this many pixels of the box centre (paper: 16).
+    """
+
+    locations: Tensor
+    loss: SiamCrossLoss
+    radius: float = 16.0
+
+    def __call__(self, model: nn.Module, batch: dict[str, Tensor]) -> LossTerms:
+        output = model(*self.inputs(batch))
+        targets = build_targets(batch["search_box"], self.locations.to(batch["search_box"].device),
+                                positive=batch["positive"], radius=self.radius)
+        return self.loss(_float_output(output), targets)
+
+    @staticmethod
+    def inputs(batch: dict[str, Tensor]) -> tuple:
+        if "search" in batch:  # raw uint8 crops -> float BGR 0..255, as the tracker feeds them
+            return batch["template"].float(), batch["template_box"], batch["search"].float()
+        levels = sorted(int(k.rsplit("_", 1)[1]) for k in batch if k.startswith("search_feat_"))
+        template = [batch[f"template_feat_{i}"].float() for i in levels]
+        search = [batch[f"search_feat_{i}"].float() for i in levels]
+        return template, batch["template_box"], search
+
+
+def _float_output(output: HeadOutput) -> HeadOutput:
+    """Losses in fp32 even when the forward ran under autocast (BCE/log IoU need the range)."""
+    return HeadOutput(output.cls_logits.float(), output.align_logits.float(), output.reg.float())
+
+
+def backbone_stages(backbone: nn.Module) -> list[list[nn.Parameter]]:
+    """The backbone's parameters grouped by stage, input side first.
+
+    EfficientNet: consecutive blocks with the same output width form a stage; ResNet:
+    ``layer1``..``layer4``; otherwise each direct child with parameters is a stage.
+    """
+    blocks = getattr(backbone, "_blocks", None)
+    if blocks is not None:
+        stages: list[list[nn.Parameter]] = []
+        last_width = None
+        for block in blocks:
+            width = block._project_conv.out_channels
+            if width != last_width:
+                stages.append([])
+                last_width = width
+            stages[-1].extend(block.parameters())
+        return stages
+    layers = [getattr(backbone, f"layer{i}") for i in range(1, 5) if hasattr(backbone, f"layer{i}")]
+    children = layers or [c for c in backbone.children() if any(True for _ in c.parameters())]
+    return [list(c.parameters()) for c in children]
+
+
+def siamcross_groups(net: SiamCrossNet, unfreeze_epoch: int, unfreeze_stages: int, backbone_lr_scale: float) -> list[ParamGroup]:
+    """Neck + heads from epoch 0; the backbone's last ``unfreeze_stages`` stages from ``unfreeze_epoch``
+    at ``backbone_lr_scale`` x the lr (SiamRPN++); the earlier stages stay frozen."""
+    groups = [ParamGroup("neck+heads", tuple(net.head_parameters()))]
+    if unfreeze_epoch >= 0 and unfreeze_stages > 0:
+        stages = backbone_stages(net.backbone)[-unfreeze_stages:]
+        params = tuple(p for stage in stages for p in stage)
+        groups.append(ParamGroup("backbone", params, lr_scale=backbone_lr_scale, trainable_from=unfreeze_epoch))
+    return groups
