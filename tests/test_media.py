@@ -356,31 +356,42 @@ def test_folder_fingerprint_changes_when_a_frame_changes(tmp_path: Path) -> None
     assert open_media(tmp_path).info.fingerprint != before
 
 
-# -- long-video mode: header verified by probes instead of a full decode -----------------------------
-def test_verify_mode_trusts_a_constant_rate_header_and_stays_exact(bikes: Path, bikes_reference: list[str]) -> None:
-    with VideoSource(bikes, index="verify") as source:
-        assert source.verified_by_probes
-        assert (source.info.frame_count, source.info.fps) == (250, 25.0)
+# -- long-video mode: indexed from container packets instead of a full decode ---------------------
+def test_packet_index_matches_the_decoded_index_and_stays_exact(bikes: Path, bikes_reference: list[str]) -> None:
+    decoded = VideoSource(bikes, index="decode")
+    with VideoSource(bikes, index="packets") as source:
+        assert (source.index_source, decoded.index_source) == ("packets", "decode")
+        assert source.info == decoded.info
+        assert source.keyframes == decoded.keyframes and source.keyframes[0] == 0 and len(source.keyframes) > 1
         for index in (249, 0, 131, 130, 10, 200, 201, 202):
             assert digest(source.read(index)) == bikes_reference[index], f"frame {index}"
+    decoded.close()
 
 
-def test_verify_mode_falls_back_to_a_scan_when_the_header_lies(bikes: Path) -> None:
-    source = VideoSource(bikes, index="verify", capture_factory=lambda p: LyingHeaderCapture(p, 0))
-    assert not source.verified_by_probes
-    assert source.info.frame_count == 250
+def test_forward_jumps_inside_a_gop_step_instead_of_seeking(bikes: Path, bikes_reference: list[str]) -> None:
+    with VideoSource(bikes) as source:
+        keys = source.keyframes
+        assert keys is not None and keys[1] - keys[0] > 20
+        source.read(keys[0])
+        target = keys[1] - 1  # more than FORWARD_STEP_LIMIT ahead, same GOP
+        assert digest(source.read(target)) == bikes_reference[target]
+        assert source.seeks == 0
+        target = keys[2] + 1  # a keyframe lies between: seeking is cheaper
+        assert digest(source.read(target)) == bikes_reference[target]
+        assert source.seeks == 1
 
 
-def test_verify_mode_reports_a_damaged_frame_when_it_is_read(bikes: Path, tmp_path: Path,
+def test_packet_mode_on_a_damaged_video_still_names_the_damaged_frame(bikes: Path, tmp_path: Path,
                                                              bikes_reference: list[str]) -> None:
     data = bytearray(bikes.read_bytes())
     middle = len(data) // 2
     data[middle : middle + 5000] = bytes(5000)
     damaged = tmp_path / "damaged.mp4"
     damaged.write_bytes(bytes(data))
-    broken = VideoSource(damaged, index="scan").damaged_frames
-    with VideoSource(damaged, index="verify") as source:
-        assert source.verified_by_probes and source.info.frame_count == 250
+    broken = VideoSource(damaged, index="decode").damaged_frames
+    with VideoSource(damaged, index="packets") as source:
+        # the probes may catch the damage (falling back to a full decode) or the read does
+        assert source.info.frame_count == 250
         with pytest.raises(MediaError, match=f"Frame {broken[0]} of damaged.mp4"):
             source.read(broken[0])
         assert digest(source.read(220)) == bikes_reference[220]

@@ -1,10 +1,11 @@
-"""Which timestamp belongs to which frame index: the key to exact seeking.
+"""Which timestamp belongs to which frame index, and where the keyframes are.
 
-Two ways to know it. ``ScannedIndex`` decodes the whole file once and records every
-frame's timestamp (exact count, damaged frames found, variable frame rate measured).
-``GridIndex`` is for long constant-rate videos where a full decode at open would take
-minutes: the header's count and rate are trusted only after probes across the file land
-on the constant-rate grid and the last frame is where the header says.
+Exact seeking identifies every decoded frame by its timestamp, so the index maps
+timestamps to slots. It is built either from a full decode (exact count, damaged frames
+found as gaps, variable frame rate measured) or, for long videos, from a packet-level
+pass that reads the container without decoding (milliseconds for hours of video) and is
+then checked by decoding the first and last frames. Keyframe slots (from the packet pass)
+let a read step forward instead of seeking when no keyframe lies between.
 """
 from __future__ import annotations
 
@@ -17,19 +18,21 @@ TIMESTAMP_TOLERANCE_MS = 1e-3
 
 
 @dataclass(frozen=True)
-class ScannedIndex:
-    """Slots from a full decode; a None slot is a damaged frame (inferred from a timestamp gap)."""
+class FrameIndex:
+    """Slots in presentation order; a None slot is a damaged frame (a gap in the decoded timestamps)."""
 
     slots: tuple[float | None, ...]
     identifies: bool  # timestamps strictly increase, so they can name frames
+    source: str  # "decode" (full decode at open) or "packets" (container packets, probed)
     _decoded_ts: list[float] = field(default_factory=list, repr=False, compare=False)
     _decoded_slot: list[int] = field(default_factory=list, repr=False, compare=False)
 
     @staticmethod
-    def from_timestamps(decoded: list[float]) -> "ScannedIndex":
-        identifies = strictly_increasing(decoded)
-        slots = _with_gaps(decoded) if identifies else list(decoded)
-        index = ScannedIndex(tuple(slots), identifies)
+    def build(timestamps: list[float], source: str, infer_gaps: bool = False) -> "FrameIndex":
+        """Index of these timestamps; infer_gaps only when decoding failed mid-file (else a VFR gap is real)."""
+        identifies = strictly_increasing(timestamps)
+        slots = _with_gaps(timestamps) if identifies and infer_gaps else list(timestamps)
+        index = FrameIndex(tuple(slots), identifies, source)
         index._decoded_ts.extend(t for t in slots if t is not None)
         index._decoded_slot.extend(i for i, t in enumerate(slots) if t is not None)
         return index
@@ -50,6 +53,7 @@ class ScannedIndex:
         return self.slots[index] is None
 
     def slot_of(self, msec: float) -> int | None:
+        """The slot whose timestamp is msec, or None (unknown timestamp or timestamps unusable)."""
         if not self.identifies:
             return None
         ts = self._decoded_ts
@@ -60,28 +64,21 @@ class ScannedIndex:
 
 
 @dataclass(frozen=True)
-class GridIndex:
-    """Constant frame rate verified by probes: frame k is at first_ms + k * interval_ms."""
+class PacketScan:
+    """What the container says without decoding: presentation timestamps and keyframe timestamps."""
 
-    first_ms: float
-    interval_ms: float
-    count: int
-    identifies: bool = True
-    damaged: tuple[int, ...] = ()
+    timestamps: list[float]  # sorted (packets arrive in decode order)
+    keyframe_timestamps: list[float]
 
-    @property
-    def tolerance_ms(self) -> float:
-        # container time bases quantise pts (29.97 fps is 33.3667 ms): allow a quarter frame
-        return min(1.0, self.interval_ms / 4)
 
-    def is_damaged(self, index: int) -> bool:
-        return False  # unknown until read: a damaged frame is reported when stepping overshoots it
-
-    def slot_of(self, msec: float) -> int | None:
-        k = int(round((msec - self.first_ms) / self.interval_ms))
-        if 0 <= k < self.count and abs(self.first_ms + k * self.interval_ms - msec) <= self.tolerance_ms:
-            return k
+def keyframe_slots(index: FrameIndex, packets: PacketScan | None) -> list[int] | None:
+    """Sorted keyframe slots, or None when the packets do not agree with the index."""
+    if packets is None or not index.identifies:
         return None
+    slots = [index.slot_of(t) for t in packets.keyframe_timestamps]
+    if not slots or any(s is None for s in slots):
+        return None
+    return sorted(set(s for s in slots if s is not None))
 
 
 def strictly_increasing(timestamps: list[float]) -> bool:

@@ -2,10 +2,10 @@
 
 OpenCV's ``CAP_PROP_POS_FRAMES`` seek is exact for well-formed MP4s but can land a few
 frames off in other containers, and container headers can lie about the frame count.
-So at open we decode the file once (``grab`` only, no colour conversion) to learn the
-real frame count and every frame's timestamp. Every frame reached afterwards is
-identified by its timestamp: a seek that lands elsewhere is corrected by stepping from
-an earlier point, and sequential reads never seek.
+So every frame we decode is identified by its timestamp against an index built at open
+(see ``frame_index.py``): a seek that lands elsewhere is corrected by stepping from an
+earlier point, sequential reads never seek, and a forward jump with no keyframe in
+between decodes forward instead of seeking (a seek would decode from that keyframe anyway).
 
 Damaged frames in the middle of a file are dropped by the decoder; their slots are kept
 (inferred from the gap in the timestamps) so later frames keep their true indices, and
@@ -13,6 +13,7 @@ reading a damaged slot raises a MediaError that names the frame.
 """
 from __future__ import annotations
 
+import bisect
 from pathlib import Path
 from typing import Callable
 
@@ -22,21 +23,21 @@ import numpy as np
 from core.errors import MediaError
 
 from .fingerprint import file_fingerprint
-from .frame_index import GridIndex, ScannedIndex, frame_rate
+from .frame_index import FrameIndex, PacketScan, frame_rate, keyframe_slots, strictly_increasing
 from .source import BaseFrameSource, MediaInfo
 
 ProgressCallback = Callable[[int, int], None]
 CaptureFactory = Callable[[str], "cv2.VideoCapture"]
 
-# Jumps this short are cheaper to decode through than to seek (a seek decodes from a keyframe).
+# Without keyframe knowledge, jumps this short decode through instead of seeking.
 FORWARD_STEP_LIMIT = 16
 # After this many failed grabs in a row the stream is over (damaged runs are shorter).
 MAX_FAILED_GRABS = 48
 PROGRESS_EVERY = 64
-# Videos up to this many frames are decoded fully at open (a few seconds at 720p); longer
-# ones get their constant-rate header verified by probes instead.
+# Videos up to this many frames are decoded fully at open (a few seconds at 720p on a
+# laptop); longer ones are indexed from their packets and probed at both ends.
 SCAN_FRAME_LIMIT = 3000
-VERIFY_TAIL = 8
+HEAD_PROBE = 4
 
 
 def _open_capture(path: str) -> cv2.VideoCapture:
@@ -49,10 +50,11 @@ def _open_capture(path: str) -> cv2.VideoCapture:
 class VideoSource(BaseFrameSource):
     """Exact random access into one video file. Not thread-safe: one per thread.
 
-    index: "scan" decodes the whole file at open (exact count, damaged frames, variable
-    rate); "verify" trusts a constant-rate header after probing it (fast for long videos,
-    falls back to a scan when a probe disagrees); "auto" scans videos up to
-    SCAN_FRAME_LIMIT frames and verifies longer ones.
+    index: "decode" decodes the whole file at open (exact count, damaged frames found up
+    front, variable rate measured from decoded frames); "packets" indexes the container's
+    packets without decoding and checks the first and last frames by decoding them (falls
+    back to "decode" when they disagree); "auto" decodes videos up to SCAN_FRAME_LIMIT
+    frames and uses packets for longer ones.
     """
 
     def __init__(
@@ -63,8 +65,8 @@ class VideoSource(BaseFrameSource):
         capture_factory: CaptureFactory = _open_capture,
         index: str = "auto",
     ) -> None:
-        if index not in ("auto", "scan", "verify"):
-            raise ValueError(f"index must be auto, scan or verify, got {index!r}")
+        if index not in ("auto", "decode", "packets"):
+            raise ValueError(f"index must be auto, decode or packets, got {index!r}")
         self._path = Path(path)
         self._factory = capture_factory
         self._name = self._path.name
@@ -78,23 +80,19 @@ class VideoSource(BaseFrameSource):
             if not ok or first is None:
                 raise MediaError(f"{self._name} contains no decodable frames.")
             first_ms = float(capture.get(cv2.CAP_PROP_POS_MSEC))
-            frame_index: ScannedIndex | GridIndex | None = None
-            if index == "verify" or (index == "auto" and header_count > SCAN_FRAME_LIMIT):
-                frame_index = _verify_grid(capture, first_ms, header_count, header_fps)
-                if frame_index is None:  # the header cannot be trusted: decode everything
-                    capture.release()
-                    capture = self._factory(str(self._path))
-                    capture.read()
-            if frame_index is None:
-                frame_index = ScannedIndex.from_timestamps(_scan_rest(capture, first_ms, header_count, progress))
         finally:
             capture.release()
+        packets = self._packet_scan()
+        frame_index: FrameIndex | None = None
+        long_video = max(header_count, len(packets.timestamps) if packets else 0) > SCAN_FRAME_LIMIT
+        if index == "packets" or (index == "auto" and long_video):
+            frame_index = self._probed_packet_index(packets, first_ms)
+        if frame_index is None:
+            frame_index = self._decoded_index(first_ms, header_count, progress)
         self._index = frame_index
+        self._keyframes = keyframe_slots(frame_index, packets)
         self.damaged_frames = frame_index.damaged
-        if isinstance(frame_index, ScannedIndex):
-            fps, variable, note = frame_rate(frame_index.decoded_timestamps, header_fps)
-        else:
-            fps, variable, note = header_fps, False, ""
+        fps, variable, note = frame_rate(frame_index.decoded_timestamps, header_fps)
         notes = [note] if note else []
         if self.damaged_frames:
             shown = ", ".join(str(i) for i in self.damaged_frames[:8])
@@ -118,9 +116,96 @@ class VideoSource(BaseFrameSource):
         self.inexact_seeks = 0
 
     @property
-    def verified_by_probes(self) -> bool:
-        """True when the index came from header probes rather than a full decode."""
-        return isinstance(self._index, GridIndex)
+    def index_source(self) -> str:
+        """"decode" or "packets": how the frame index was built at open."""
+        return self._index.source
+
+    @property
+    def keyframes(self) -> tuple[int, ...] | None:
+        """Keyframe slots from the container (None when the container does not say)."""
+        return None if self._keyframes is None else tuple(self._keyframes)
+
+    # -- opening ---------------------------------------------------------------------------
+    def _packet_scan(self) -> PacketScan | None:
+        """Timestamps and keyframes of the video packets, read without decoding (None if unsupported)."""
+        capture = self._factory(str(self._path))
+        try:
+            if not capture.isOpened() or not capture.set(cv2.CAP_PROP_FORMAT, -1):
+                return None
+            timestamps: list[float] = []
+            keyframes: list[float] = []
+            while capture.grab():
+                msec = float(capture.get(cv2.CAP_PROP_POS_MSEC))
+                timestamps.append(msec)
+                if capture.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME):
+                    keyframes.append(msec)
+        except cv2.error:
+            return None
+        finally:
+            capture.release()
+        timestamps.sort()
+        if not timestamps or not strictly_increasing(timestamps):
+            return None
+        return PacketScan(timestamps, keyframes)
+
+    def _probed_packet_index(self, packets: PacketScan | None, first_ms: float) -> FrameIndex | None:
+        """An index from packets if decoding agrees at both ends, else None.
+
+        Head: the first frames decode with the first packet timestamps, in order. Tail:
+        decoding from the last keyframe ends exactly on the last packet's timestamp.
+        """
+        if packets is None or len(packets.timestamps) < 2:
+            return None
+        candidate = FrameIndex.build(packets.timestamps, "packets")
+        if candidate.slot_of(first_ms) != 0:
+            return None
+        capture = self._factory(str(self._path))
+        try:
+            for expected in range(HEAD_PROBE + 1):
+                if not capture.grab() or candidate.slot_of(float(capture.get(cv2.CAP_PROP_POS_MSEC))) != expected:
+                    return None
+                if expected == candidate.count - 1:
+                    return candidate
+            keys = keyframe_slots(candidate, packets) or [0]
+            capture.set(cv2.CAP_PROP_POS_FRAMES, keys[-1])
+            last = None
+            while capture.grab():
+                landed = candidate.slot_of(float(capture.get(cv2.CAP_PROP_POS_MSEC)))
+                if landed is None or (last is not None and landed != last + 1):
+                    return None
+                last = landed
+        finally:
+            capture.release()
+        return candidate if last == candidate.count - 1 else None
+
+    def _decoded_index(self, first_ms: float, header_count: int, progress: ProgressCallback | None) -> FrameIndex:
+        """Decode every frame once: the timestamps of the frames that decode.
+
+        Grabbing goes on past failures (a damaged stretch mid-file) until MAX_FAILED_GRABS
+        in a row; only then are timestamp gaps read as damaged frames.
+        """
+        capture = self._factory(str(self._path))
+        try:
+            capture.grab()  # frame 0, already known
+            timestamps = [first_ms]
+            failures_in_a_row = 0
+            damaged_run = False
+            while failures_in_a_row <= MAX_FAILED_GRABS:
+                if not capture.grab():
+                    failures_in_a_row += 1
+                    if header_count and len(timestamps) >= header_count:
+                        break  # the normal end of the stream
+                    continue
+                damaged_run = damaged_run or failures_in_a_row > 0
+                failures_in_a_row = 0
+                timestamps.append(float(capture.get(cv2.CAP_PROP_POS_MSEC)))
+                if progress is not None and len(timestamps) % PROGRESS_EVERY == 0:
+                    progress(len(timestamps), max(header_count, len(timestamps)))
+        finally:
+            capture.release()
+        if progress is not None:
+            progress(len(timestamps), len(timestamps))
+        return FrameIndex.build(timestamps, "decode", infer_gaps=damaged_run)
 
     # -- reading ---------------------------------------------------------------------------
     def read(self, index: int) -> np.ndarray:
@@ -157,10 +242,21 @@ class VideoSource(BaseFrameSource):
 
     def _grab_exactly(self, index: int) -> None:
         """Leave frame ``index`` as the capture's last grabbed frame (ready for retrieve())."""
-        if 0 <= self._next <= index <= self._next + FORWARD_STEP_LIMIT:
+        if self._should_step(index):
             self._grab_through(index)
         else:
             self._seek(index)
+
+    def _should_step(self, index: int) -> bool:
+        """Decode forward when that is no more work than a seek (which decodes from a keyframe)."""
+        if not 0 <= self._next <= index:
+            return False
+        if index - self._next <= FORWARD_STEP_LIMIT:
+            return True
+        if self._keyframes is None:
+            return False
+        keyframe = self._keyframes[bisect.bisect_right(self._keyframes, index) - 1]
+        return keyframe <= self._next
 
     def _grab_through(self, index: int) -> None:
         """Decode forward from slot self._next up to and including slot index."""
@@ -173,7 +269,7 @@ class VideoSource(BaseFrameSource):
                     self._next = -1
                     raise MediaError(f"Frame {index} of {self._name} could not be decoded.")
                 continue
-            landed = self._landed_slot(capture)
+            landed = self._index.slot_of(float(capture.get(cv2.CAP_PROP_POS_MSEC)))
             self._next = (landed if landed is not None else self._next) + 1
         if self._next != index + 1:
             self._next = -1
@@ -197,7 +293,7 @@ class VideoSource(BaseFrameSource):
                 self._restart_through(index)
                 return
             capture.set(cv2.CAP_PROP_POS_FRAMES, start)
-            landed = self._landed_slot(capture) if capture.grab() else None
+            landed = self._index.slot_of(float(capture.get(cv2.CAP_PROP_POS_MSEC))) if capture.grab() else None
             if landed is not None and landed <= index:
                 if landed != start:
                     self.inexact_seeks += 1
@@ -214,59 +310,3 @@ class VideoSource(BaseFrameSource):
         self._capture = self._factory(str(self._path))
         self._next = 0
         self._grab_through(index)
-
-    def _landed_slot(self, capture: cv2.VideoCapture) -> int | None:
-        """Slot of the frame just grabbed, by its timestamp (None: timestamps cannot tell)."""
-        return self._index.slot_of(float(capture.get(cv2.CAP_PROP_POS_MSEC)))
-
-
-def _scan_rest(
-    capture: cv2.VideoCapture, first_ms: float, header_count: int, progress: ProgressCallback | None
-) -> list[float]:
-    """Decode every remaining frame once: the timestamps of the frames that decode.
-
-    Grabbing goes on past failures (a damaged stretch mid-file) until MAX_FAILED_GRABS in a row.
-    """
-    timestamps = [first_ms]
-    failures_in_a_row = 0
-    while failures_in_a_row <= MAX_FAILED_GRABS:
-        if not capture.grab():
-            failures_in_a_row += 1
-            if header_count and len(timestamps) >= header_count:
-                break  # the normal end of the stream
-            continue
-        failures_in_a_row = 0
-        timestamps.append(float(capture.get(cv2.CAP_PROP_POS_MSEC)))
-        if progress is not None and len(timestamps) % PROGRESS_EVERY == 0:
-            progress(len(timestamps), max(header_count, len(timestamps)))
-    if progress is not None:
-        progress(len(timestamps), len(timestamps))
-    return timestamps
-
-
-def _verify_grid(capture: cv2.VideoCapture, first_ms: float, header_count: int, header_fps: float) -> GridIndex | None:
-    """A GridIndex if the header's count and constant rate survive probes, else None.
-
-    Probes: the first frames step by exactly one interval; seeks at 1/3 and 2/3 land on the
-    grid; from near the end, stepping reaches exactly frame header_count - 1 and no further.
-    """
-    if header_count < 2 or not 0 < header_fps < 1000:
-        return None
-    grid = GridIndex(first_ms, 1000.0 / header_fps, header_count)
-    for expected in range(1, min(5, header_count)):
-        if not capture.grab() or grid.slot_of(float(capture.get(cv2.CAP_PROP_POS_MSEC))) != expected:
-            return None
-    for target in (header_count // 3, (2 * header_count) // 3):
-        capture.set(cv2.CAP_PROP_POS_FRAMES, target)
-        if not capture.grab() or grid.slot_of(float(capture.get(cv2.CAP_PROP_POS_MSEC))) is None:
-            return None
-    capture.set(cv2.CAP_PROP_POS_FRAMES, max(0, header_count - VERIFY_TAIL))
-    last = None
-    for _ in range(VERIFY_TAIL * 4):
-        if not capture.grab():
-            break
-        landed = grid.slot_of(float(capture.get(cv2.CAP_PROP_POS_MSEC)))
-        if landed is None or (last is not None and landed != last + 1):
-            return None
-        last = landed
-    return grid if last == header_count - 1 else None
