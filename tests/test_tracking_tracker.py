@@ -185,3 +185,47 @@ def test_identity_tracker_returns_the_start_box(car4):
     assert results[1].box_xywh == (3.5, 4.0, 4.0, 4.0) or results[1].box_xywh[2] == MIN_BOX_SIDE
     with pytest.raises(BoxError):
         identity.init_target(frames[0], (0, 0, 0, 5))
+
+
+def test_fused_backbone_gives_the_same_features(tracker, car4):
+    """from_pretrained folds BatchNorm into the convs; outputs match the unfused net."""
+    from core.model import load_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unfused = load_model("lite", "cpu")  # same ImageNet backbone (heads are random, not compared)
+    assert type(tracker.net.backbone).__name__ == "GraphModule"  # folded by from_pretrained
+    crop = torch.from_numpy(car4[0][0][:255, :255].copy()).permute(2, 0, 1)[None].float()
+    with torch.inference_mode():
+        for fused, reference in zip(tracker.net.backbone_features(crop), unfused.backbone_features(crop)):
+            torch.testing.assert_close(fused, reference, atol=1e-3, rtol=1e-4)
+
+
+def test_gpu_out_of_memory_continues_on_the_cpu(tracker, car4, caplog):
+    """A GPU OOM mid-track moves the net to the CPU, re-encodes templates and goes on.
+
+    The GPU is simulated: the tracker believes it is on CUDA and the first step fails
+    with CUDA's out-of-memory error, as it would on a full card.
+    """
+    from core.tracking.device import DeviceChoice
+
+    frames, box = car4
+    victim = SiamCrossTracker(tracker.net, "cpu")
+    state = victim.init_target(frames[0], box)
+    victim._choice = DeviceChoice(torch.device("cuda"), half=False)
+    attempts = []
+
+    def step():
+        attempts.append(victim.device)
+        if len(attempts) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB")
+        return victim._track_batch(frames[1], [state])
+
+    with caplog.at_level("WARNING"):
+        results = victim._run_with_fallback(step)
+    assert victim.device.device.type == "cpu" and not victim.device.half
+    assert state.generation == 1 and len(attempts) == 2
+    assert 0.0 <= results[0].score <= 1.0
+    assert "out of memory" in caplog.text
+    with pytest.raises(ValueError):  # any other error is a bug and is not swallowed
+        victim._run_with_fallback(lambda: (_ for _ in ()).throw(ValueError("bug")))

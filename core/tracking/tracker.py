@@ -24,6 +24,7 @@ from core.model import SiamCrossNet, TemplateEncoding, load_model
 
 from .crops import CropWindow, channel_mean, context_size, crop_many, crop_window, search_size_for
 from .device import DeviceChoice, cpu_fallback, is_out_of_memory, resolve_device
+from .inference import fuse_backbone
 from .inputs import MIN_BOX_SIDE, check_frame, clip_box, normalise_box
 from .postprocess import cosine_window, decide
 from .result import ResponseMaps, TrackResult
@@ -64,9 +65,14 @@ class SiamCrossTracker:
     config supplies crop sizes, the context amount, omega and the post-processing knobs.
     """
 
-    def __init__(self, net: SiamCrossNet, device: DeviceChoice | str = "auto") -> None:
+    def __init__(self, net: SiamCrossNet, device: DeviceChoice | str = "auto", fuse: bool = False) -> None:
+        """Track with ``net`` on ``device``; fuse=True folds BatchNorm into convs (the net
+        then serves inference only, so only pass it for a net this tracker owns)."""
         self._choice = device if isinstance(device, DeviceChoice) else resolve_device(device)
-        self._net = net.eval().to(device=self._choice.device, dtype=self._choice.dtype)
+        net.eval()
+        if fuse:
+            fuse_backbone(net)  # in the weights' own precision, before any cast to fp16
+        self._net = net.to(device=self._choice.device, dtype=self._choice.dtype)
         self._generation = 0
         config = net.config
         self._template_size = int(config.template_size)
@@ -84,7 +90,7 @@ class SiamCrossTracker:
         """Load named weights ("lite", "r50") or a weights file, on ``device`` ("auto" picks)."""
         choice = resolve_device(device)
         net = load_model(str(name_or_path), choice.device)
-        return cls(net, choice)
+        return cls(net, choice, fuse=True)
 
     # -- properties -----------------------------------------------------------------
     @property
