@@ -395,3 +395,13 @@ def test_packet_mode_on_a_damaged_video_still_names_the_damaged_frame(bikes: Pat
         with pytest.raises(MediaError, match=f"Frame {broken[0]} of damaged.mp4"):
             source.read(broken[0])
         assert digest(source.read(220)) == bikes_reference[220]
+
+
+def test_variable_rate_gaps_are_not_mistaken_for_damage() -> None:
+    from core.media.frame_index import FrameIndex
+
+    vfr = [0.0, 40.0, 80.0, 200.0, 240.0, 280.0, 400.0]
+    assert FrameIndex.build(vfr, "decode").damaged == ()
+    assert FrameIndex.build(vfr, "decode", infer_gaps=True).damaged == (3, 4, 8, 9)
+    index = FrameIndex.build(vfr, "decode")
+    assert [index.slot_of(t) for t in (0.0, 200.0, 400.0, 100.0)] == [0, 3, 6, None]

@@ -86,6 +86,13 @@ class Journal:
             os.fsync(self._handle.fileno())
             self._last_fsync = now
 
+    def sync(self) -> None:
+        """fsync now (call when the app goes idle so the last lines also survive a power cut)."""
+        if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._last_fsync = time.monotonic()
+
     def close(self) -> None:
         if self._handle is not None:
             self._handle.flush()
