@@ -17,6 +17,7 @@ from .video import ProgressCallback, VideoSource
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "BaseFrameSource",
     "CacheStats",
     "FrameCache",
     "FrameSource",
