@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from core.errors import BoxError, UserError
 
 from .colors import color_for
@@ -395,16 +397,10 @@ class AnnotationStore:
 
     # -- validation ---------------------------------------------------------------------------
     def _check_frame(self, frame: int) -> int:
+        if isinstance(frame, np.integer):
+            frame = int(frame)
         if isinstance(frame, bool) or not isinstance(frame, int):
-            try:
-                import numpy as np
-
-                if isinstance(frame, np.integer):
-                    frame = int(frame)
-                else:
-                    raise TypeError
-            except TypeError:
-                raise BoxError(f"Frame index {frame!r} is not an integer.") from None
+            raise BoxError(f"Frame index {frame!r} is not an integer.")
         media = self._project.media
         if frame < 0 or (media is not None and media.frame_count > 0 and frame >= media.frame_count):
             limit = f" (the media has {media.frame_count} frames)" if media is not None else ""
