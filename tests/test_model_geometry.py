@@ -111,3 +111,12 @@ def test_torchvision_deform_conv_samples_where_we_say_it_does():
         inside = ((expected[k] >= 0) & (expected[k] <= 4)).all(dim=0)
         assert inside.sum() >= 4
         assert torch.allclose(sampled[:, inside], expected[k][:, inside], atol=1e-4)
+
+
+def test_upsampling_a_stride16_map_keeps_cells_on_their_pixels():
+    from core.model.backbones import upsample_to_stride8
+
+    coarse = (torch.arange(4.0) * 16).view(1, 1, 1, 4).expand(1, 1, 4, 4)  # value = pixel x of the cell
+    fine = upsample_to_stride8(coarse)
+    assert fine.shape == (1, 1, 8, 8)
+    assert fine[0, 0, 0].tolist() == [0.0, 8.0, 16.0, 24.0, 32.0, 40.0, 48.0, 48.0]  # = 8 * i (last replicated)

@@ -173,3 +173,16 @@ def test_align_loss_does_not_bend_the_regression_through_detached_offsets(lite_n
     assert lite_net.heads.reg_raw.weight.grad is None or lite_net.heads.reg_raw.weight.grad.abs().sum() == 0
     assert lite_net.heads.adca.weight.grad.abs().sum() > 0
     lite_net.eval()
+
+
+def test_lite_without_dilation_upsamples_to_the_same_grid():
+    import dataclasses
+
+    cfg = dataclasses.replace(lite_config(), dilate_deep=False)
+    net = SiamCrossNet(cfg, pretrained_backbone=False).eval()
+    z, x = _images(1)
+    with torch.inference_mode():
+        assert [tuple(f.shape) for f in net.encode_search(x)] == [(1, cfg.neck_channels, 32, 32)] * 2
+        assert net(z, TEMPLATE_BOX, x).reg.shape == (1, 4, 25, 25)
+    assert net.backbone._blocks[5]._depthwise_conv.stride == (2, 2)
+    assert SiamCrossNet(lite_config(), pretrained_backbone=False).backbone._blocks[5]._depthwise_conv.dilation == (2, 2)

@@ -38,6 +38,8 @@ class ModelConfig:
 
     backbone: "efficientnet_lite0" | "resnet50"; backbone_levels: which backbone outputs
     feed the neck (indices into the backbone's ``out_channels``).
+    dilate_deep: keep the deep backbone stages at stride 8 by dilation (SiamRPN++); when
+    False (lite only) the stride-16 stage runs at stride 16 and is upsampled to stride 8.
     neck_channels: width after the 1x1 reduction; adjust_kernel: kernel of the per-branch
     adjust convs before the depthwise xcorr; head_convs / separable: the cls/reg towers.
     omega: weight of the cls branch in the fused score ((1-ω)σ(cls)+σ(align))/(2-ω).
@@ -52,6 +54,7 @@ class ModelConfig:
     backbone: str
     backbone_levels: tuple[int, ...]
     neck_channels: int
+    dilate_deep: bool = True
     adjust_kernel: int = 1
     head_convs: int = 2
     separable: bool = True

@@ -78,7 +78,7 @@ class SiamCrossNet(nn.Module):
     def __init__(self, config: ModelConfig, pretrained_backbone: bool = True):
         super().__init__()
         self.config = config
-        self.backbone = build_backbone(config.backbone, pretrained_backbone)
+        self.backbone = build_backbone(config.backbone, pretrained_backbone, config.dilate_deep)
         channels = config.neck_channels
         level_channels = [self.backbone.out_channels[i] for i in config.backbone_levels]
         self.neck = nn.ModuleList(

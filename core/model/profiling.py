@@ -1,0 +1,158 @@
+"""Size, FLOPs and per-stage timings of SiamCross models (used by `siamcross bench`).
+
+Library code: it measures and returns frozen results; printing is the caller's job.
+FLOPs come from torch.utils.flop_counter (2 FLOPs per multiply-add) over
+encode_template + encode_search + decode at batch 1; torchvision's deform_conv2d is
+not known to the counter, so its multiply-adds are added analytically.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from .config import ModelConfig
+from .siamcross import SiamCrossNet
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """One model on this machine. Times are medians over ``repeats`` runs in ms at batch 1;
+    backbone/neck/heads are the per-frame stages on a search crop (heads = SCAN, xcorr and
+    OAIN), template_ms the one-off template encoding, postprocess_ms the tracker's
+    decision (None when core.tracking is unavailable)."""
+
+    name: str
+    params_total: int
+    params_trainable: int
+    gflops: float
+    backbone_ms: float
+    neck_ms: float
+    heads_ms: float
+    postprocess_ms: float | None
+    frame_ms: float
+    template_ms: float
+    threads: int
+    repeats: int
+    device: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _inputs(config: ModelConfig, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    z = (torch.rand(1, 3, config.template_size, config.template_size, generator=gen) * 255).to(device)
+    x = (torch.rand(1, 3, config.search_size, config.search_size, generator=gen) * 255).to(device)
+    c = (config.template_size - 1) / 2
+    box = torch.tensor([[c - 24, c - 32, c + 24, c + 32]], device=device)
+    return z, box, x
+
+
+def count_parameters(net: torch.nn.Module) -> tuple[int, int]:
+    total = sum(p.numel() for p in net.parameters())
+    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    return total, trainable
+
+
+def count_gflops(net: SiamCrossNet) -> float:
+    """GFLOPs of one template + one search crop + decode at batch 1."""
+    config = net.config
+    z, box, x = _inputs(config, next(net.parameters()).device)
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        net.decode(net.encode_template(z, box), net.encode_search(x))
+    adca = net.heads.adca
+    width = adca.weight.shape[0]
+    deform_flops = 2 * width * width * 9 * config.output_size ** 2
+    return (counter.get_total_flops() + deform_flops) / 1e9
+
+
+def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def _postprocess_timer(net: SiamCrossNet) -> Callable[[object], object] | None:
+    try:
+        from core.tracking.postprocess import cosine_window, decide
+    except ImportError:
+        return None
+    post = net.config.postprocess
+    cells = net.locations().detach().cpu().double().numpy()
+    size = net.config.output_size
+    window = cosine_window(size, size)
+
+    def run(out) -> object:
+        score = out.fused_score(net.config.omega)[:, 0].float().cpu().numpy()
+        reg = out.reg.float().cpu().numpy()
+        previous = torch.tensor([[48.0, 64.0]]).numpy()
+        return decide(score, reg, cells, previous, window, post.window_influence, post.penalty_k, post.size_lr)
+
+    return run
+
+
+def profile_model(net: SiamCrossNet, repeats: int = 20) -> ModelProfile:
+    """Measure ``net`` (put in eval mode) on its own device."""
+    net.eval()
+    device = next(net.parameters()).device
+    z, box, x = _inputs(net.config, device)
+    total, trainable = count_parameters(net)
+    gflops = count_gflops(net)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+    def timed(fn: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            result = fn()
+            sync()
+            return result
+        return run
+
+    with torch.inference_mode():
+        template = net.encode_template(z, box)
+        backbone_out = net.backbone_features(x)
+        search = net.neck_features(backbone_out)
+        out = net.decode(template, search)
+        backbone_ms = _median_ms(timed(lambda: net.backbone_features(x)), repeats)
+        neck_ms = _median_ms(timed(lambda: net.neck_features(backbone_out)), repeats)
+        heads_ms = _median_ms(timed(lambda: net.decode(template, search)), repeats)
+        frame_ms = _median_ms(timed(lambda: net.decode(template, net.encode_search(x))), repeats)
+        template_ms = _median_ms(timed(lambda: net.encode_template(z, box)), repeats)
+        post = _postprocess_timer(net)
+        postprocess_ms = _median_ms(lambda: post(out), repeats) if post is not None else None
+    return ModelProfile(
+        name=net.config.name, params_total=total, params_trainable=trainable, gflops=round(gflops, 3),
+        backbone_ms=round(backbone_ms, 2), neck_ms=round(neck_ms, 2), heads_ms=round(heads_ms, 2),
+        postprocess_ms=None if postprocess_ms is None else round(postprocess_ms, 2),
+        frame_ms=round(frame_ms, 2), template_ms=round(template_ms, 2),
+        threads=torch.get_num_threads(), repeats=repeats, device=str(device),
+    )
+
+
+def format_table(profiles: list[ModelProfile]) -> str:
+    """A plain-text table, one row per model."""
+    header = ("model", "params", "trainable", "GFLOPs", "backbone", "neck", "heads", "post", "frame", "template")
+    rows = [header]
+    for p in profiles:
+        post = "-" if p.postprocess_ms is None else f"{p.postprocess_ms:.2f}"
+        rows.append((p.name, f"{p.params_total / 1e6:.2f}M", f"{p.params_trainable / 1e6:.2f}M", f"{p.gflops:.2f}",
+                     f"{p.backbone_ms:.1f}", f"{p.neck_ms:.2f}", f"{p.heads_ms:.1f}", post, f"{p.frame_ms:.1f}",
+                     f"{p.template_ms:.1f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    if profiles:
+        p = profiles[0]
+        lines.append(f"(ms: median of {p.repeats} runs, batch 1, {p.device}, {p.threads} threads; "
+                     "frame = backbone + neck + heads on one search crop)")
+    return "\n".join(lines)
