@@ -119,3 +119,23 @@ def test_named_model_uses_the_bundled_file(lite_net, tmp_path, monkeypatch):
     monkeypatch.setitem(weights_module.DEFAULT_FILES, "lite", r50_file)
     with pytest.raises(ModelError):
         load_model("lite")
+
+
+def test_r50_backbone_reads_torchvision_weights_only_from_the_hub_cache(tmp_path, monkeypatch):
+    from torchvision.models import ResNet50_Weights, resnet50
+
+    from core.model.backbones import ResNet50Backbone, build_backbone
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    with pytest.warns(UserWarning, match="random init"):
+        build_backbone("resnet50", pretrained=True)
+    torch.manual_seed(7)
+    reference = resnet50(weights=None)  # a torchvision state dict, fc included
+    checkpoint = tmp_path / "checkpoints" / ResNet50_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[1]
+    checkpoint.parent.mkdir()
+    torch.save(reference.state_dict(), checkpoint)
+    backbone = ResNet50Backbone()
+    loaded = backbone.load_pretrained()
+    assert loaded == sorted(backbone.state_dict())
+    assert torch.equal(backbone.layer4[2].conv3.weight, reference.layer4[2].conv3.weight)
+    assert backbone.layer4[0].conv2.dilation == (4, 4) and backbone.layer3[0].conv2.dilation == (2, 2)

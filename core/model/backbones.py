@@ -157,6 +157,12 @@ class ResNet50Backbone(nn.Module):
         from torchvision.models import resnet50
 
         net = resnet50(weights=None, replace_stride_with_dilation=[False, True, True])
+        # torchvision gives each layer's first block the previous dilation; SiamRPN++
+        # dilates whole layers (layer3: 2, layer4: 4). Weights are unaffected.
+        for layer, dilation in ((net.layer3, 2), (net.layer4, 4)):
+            for block in layer:
+                block.conv2.dilation = (dilation, dilation)
+                block.conv2.padding = (dilation, dilation)
         self.normalize = _Normalize((123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
         self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
