@@ -50,21 +50,28 @@ def split_row(line: str) -> list[str]:
 
 
 def parse_float(token: str, where: str, *, one_based: bool = False) -> float:
-    """One number (NaN allowed, infinity not); 1-based values are shifted exactly to 0-based."""
+    """One number (NaN allowed, infinity not); 1-based values are shifted exactly to 0-based.
+
+    float() is already correctly rounded; only a 1-based value that is not a whole number
+    needs decimal arithmetic, so that (x + 1) written by format_one_based reads back as x.
+    """
     try:
-        value = decimal.Decimal(token.strip())
-    except (decimal.InvalidOperation, ValueError):
+        value = float(token)
+    except (ValueError, TypeError):
         raise FormatError(f"{where}: '{token[:20]}' is not a number.") from None
-    if value.is_nan():
+    if math.isnan(value):
         return math.nan
-    if value.is_infinite():
+    if math.isinf(value):
         raise FormatError(f"{where}: '{token[:20]}' is not a finite number.")
-    if one_based:
-        value = _EXACT.subtract(value, decimal.Decimal(1))
-    result = float(value)
-    if not math.isfinite(result):
+    if not one_based:
+        return value
+    digits = token.strip().lstrip("+-")
+    if digits.isascii() and digits.isdigit():  # the common case: whole pixels
+        return float(int(token) - 1)
+    shifted = float(_EXACT.subtract(decimal.Decimal(token.strip().replace("_", "")), decimal.Decimal(1)))
+    if not math.isfinite(shifted):
         raise FormatError(f"{where}: '{token[:20]}' is too large.")
-    return result
+    return shifted
 
 
 def parse_int(token: str, where: str) -> int:
