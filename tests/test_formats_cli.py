@@ -58,3 +58,12 @@ def test_malformed_input_is_one_line_on_stderr_and_exit_2(tmp_path: Path) -> Non
     assert result.stderr.strip().count("\n") == 0
     assert "groundtruth_rect.txt line 2: 'x' is not a number." in result.stderr
     assert not (tmp_path / "p.json").exists()
+
+
+def test_import_detects_the_format_when_not_given(tmp_path: Path) -> None:
+    from core.formats import export_project
+
+    project = rich_project()
+    export_project(project, "got10k", tmp_path / "got")
+    assert main(["import", str(tmp_path / "got"), "--out", str(tmp_path / "p.json")]) == 0
+    assert_same_project(load(tmp_path / "p.json"), project)

@@ -244,3 +244,14 @@ def test_sidecar_is_plain_json_naming_each_sequence(tmp_path: Path) -> None:
     assert data["format"] == "got10k"
     assert sorted(data["sequences"]) == ["train/clip-1", "train/clip-4"]
     assert (tmp_path / "train" / "list.txt").read_text().split() == ["clip-1", "clip-4"]
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_auto_detects_the_format_of_each_export(fmt: str, tmp_path: Path) -> None:
+    from core.formats import detect_format
+
+    project = rich_project()
+    written = export_project(project, fmt, tmp_path)
+    target = _import_target(fmt, tmp_path, written)
+    assert detect_format(target) == fmt
+    assert_same_project(import_project(target, "auto"), project)

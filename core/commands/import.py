@@ -14,7 +14,8 @@ IMPORTABLE = [name for name in FORMATS if name != "project"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("src", type=Path, help="dataset file or sequence folder to import")
-    parser.add_argument("--format", required=True, choices=IMPORTABLE, help="format of SRC")
+    parser.add_argument("--format", default="auto", choices=[*IMPORTABLE, "auto"],
+                        help="format of SRC (default: auto, detected from the files)")
     parser.add_argument("--media", type=Path, default=None,
                         help="video or image folder the labels belong to (default: the one found in SRC)")
     parser.add_argument("--out", type=Path, required=True, help="project JSON file to write")

@@ -110,10 +110,27 @@ def export_project(project: Project, fmt: str, out_dir: str | Path, source: obje
     return _spec(fmt).export(project, Path(out_dir), source=source, images=images, progress=progress)
 
 
+def detect_format(src: str | Path) -> str:
+    """The format of a file or folder (the GUI opens sequences without asking): COCO files with
+    'videos' are COCO-VID; otherwise core.datasets.detect_layout decides."""
+    from ..datasets.detect import detect_layout
+
+    layout = detect_layout(Path(src))
+    if layout == "coco":
+        path = coco.find_file(Path(src))
+        head = path.read_text(encoding="utf-8", errors="replace")
+        if '"videos"' in head and '"video_id"' in head:
+            return "coco-vid"
+    return layout
+
+
 def import_project(src: str | Path, fmt: str, media: str | Path | None = None) -> Project:
-    """A project from a file or folder in fmt; media (video or image folder) overrides the found one."""
+    """A project from a file or folder in fmt ("auto": detect_format); media (video or image
+    folder) overrides the media found with the labels."""
     if not Path(src).exists():
         raise FormatError(f"{src}: no such file or folder.")
+    if fmt == "auto":
+        fmt = detect_format(src)
     return _spec(fmt).read(Path(src), media=Path(media) if media is not None else None)
 
 
@@ -122,4 +139,4 @@ def validate_export(out_dir: str | Path, fmt: str) -> None:
     _spec(fmt).validate(Path(out_dir))
 
 
-__all__ = ["FORMATS", "FormatSpec", "export_project", "import_project", "validate_export"]
+__all__ = ["FORMATS", "FormatSpec", "detect_format", "export_project", "import_project", "validate_export"]
