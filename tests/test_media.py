@@ -405,3 +405,17 @@ def test_variable_rate_gaps_are_not_mistaken_for_damage() -> None:
     assert FrameIndex.build(vfr, "decode", infer_gaps=True).damaged == (3, 4, 8, 9)
     index = FrameIndex.build(vfr, "decode")
     assert [index.slot_of(t) for t in (0.0, 200.0, 400.0, 100.0)] == [0, 3, 6, None]
+
+
+def test_reopening_reuses_the_index_until_the_file_changes(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    write_video(path, frames=12)
+    first = open_media(path)
+    again = open_media(path)
+    assert again.info == first.info and again.info.frame_count == 12
+    write_video(path, frames=5)
+    changed = open_media(path)
+    assert changed.info.frame_count == 5 and changed.info.fingerprint != first.info.fingerprint
+    assert sequential_digests(path)[4] == digest(changed.read(4))
+    for source in (first, again, changed):
+        source.close()

@@ -14,6 +14,9 @@ reading a damaged slot raises a MediaError that names the frame.
 from __future__ import annotations
 
 import bisect
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -38,6 +41,49 @@ PROGRESS_EVERY = 64
 # laptop); longer ones are indexed from their packets and probed at both ends.
 SCAN_FRAME_LIMIT = 3000
 HEAD_PROBE = 4
+
+
+@dataclass(frozen=True)
+class _Opening:
+    index: FrameIndex
+    keyframes: list[int] | None
+    info: MediaInfo
+
+
+# Reopening the same unchanged file (a worker thread's own source, a dataset reader) reuses
+# what the first open learnt instead of decoding the file again. Keyed by size and mtime.
+_OPENINGS: "OrderedDict[tuple[str, int, int, str], _Opening]" = OrderedDict()
+_OPENINGS_LOCK = threading.Lock()
+_OPENINGS_MAX = 32
+
+
+def _opening_key(path: Path, index: str) -> tuple[str, int, int, str] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, index)
+
+
+def _reuse_opening(path: Path, index: str) -> _Opening | None:
+    key = _opening_key(path, index)
+    with _OPENINGS_LOCK:
+        opening = _OPENINGS.get(key) if key is not None else None
+        if opening is not None:
+            _OPENINGS.move_to_end(key)  # type: ignore[arg-type]
+    if opening is not None and opening.info.path != str(path):
+        opening = _Opening(opening.index, opening.keyframes, replace(opening.info, path=str(path)))
+    return opening
+
+
+def _remember_opening(path: Path, index: str, opening: _Opening) -> None:
+    key = _opening_key(path, index)
+    if key is None:
+        return
+    with _OPENINGS_LOCK:
+        _OPENINGS[key] = opening
+        while len(_OPENINGS) > _OPENINGS_MAX:
+            _OPENINGS.popitem(last=False)
 
 
 def _open_capture(path: str) -> cv2.VideoCapture:
@@ -70,6 +116,22 @@ class VideoSource(BaseFrameSource):
         self._path = Path(path)
         self._factory = capture_factory
         self._name = self._path.name
+        opened = _reuse_opening(self._path, index) if capture_factory is _open_capture else None
+        if opened is None:
+            opened = self._open(index, progress)
+            if capture_factory is _open_capture:
+                _remember_opening(self._path, index, opened)
+        self._index = opened.index
+        self._keyframes = opened.keyframes
+        self._info = opened.info
+        self.damaged_frames = opened.index.damaged
+        self._capture: cv2.VideoCapture | None = self._factory(str(self._path))
+        self._next = 0  # slot the next capture.grab() decodes; -1 when unknown
+        self.seeks = 0
+        self.inexact_seeks = 0
+
+    def _open(self, index: str, progress: ProgressCallback | None) -> "_Opening":
+        """Header, first frame, frame index and keyframes: everything learnt once per file."""
         capture = self._factory(str(self._path))
         if not capture.isOpened():
             raise MediaError(f"{self._name} is not a video that OpenCV can decode (unsupported, corrupt or not a video).")
@@ -89,17 +151,15 @@ class VideoSource(BaseFrameSource):
             frame_index = self._probed_packet_index(packets, first_ms)
         if frame_index is None:
             frame_index = self._decoded_index(first_ms, header_count, progress)
-        self._index = frame_index
-        self._keyframes = keyframe_slots(frame_index, packets)
-        self.damaged_frames = frame_index.damaged
         fps, variable, note = frame_rate(frame_index.decoded_timestamps, header_fps)
         notes = [note] if note else []
-        if self.damaged_frames:
-            shown = ", ".join(str(i) for i in self.damaged_frames[:8])
-            notes.append(f"{len(self.damaged_frames)} damaged frame(s) cannot be decoded ({shown}).")
+        damaged = frame_index.damaged
+        if damaged:
+            shown = ", ".join(str(i) for i in damaged[:8])
+            notes.append(f"{len(damaged)} damaged frame(s) cannot be decoded ({shown}).")
         if header_count > 0 and header_count != frame_index.count:
             notes.append(f"The container claims {header_count} frames but {frame_index.count} decode.")
-        self._info = MediaInfo(
+        info = MediaInfo(
             path=str(self._path),
             kind="video",
             frame_count=frame_index.count,
@@ -110,10 +170,7 @@ class VideoSource(BaseFrameSource):
             variable_fps=variable,
             note=" ".join(notes),
         )
-        self._capture: cv2.VideoCapture | None = self._factory(str(self._path))
-        self._next = 0  # slot the next capture.grab() decodes; -1 when unknown
-        self.seeks = 0
-        self.inexact_seeks = 0
+        return _Opening(frame_index, keyframe_slots(frame_index, packets), info)
 
     @property
     def index_source(self) -> str:
