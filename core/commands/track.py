@@ -19,8 +19,12 @@ from typing import Iterator, TextIO
 import cv2
 import numpy as np
 
-from core.errors import BoxError, MediaError, UserError
-from core.tracking.inputs import normalise_box
+from core.tracking.openmp import prefer_sleeping_threads
+
+prefer_sleeping_threads()  # before anything imports torch
+
+from core.errors import BoxError, MediaError, UserError  # noqa: E402
+from core.tracking.inputs import normalise_box  # noqa: E402
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

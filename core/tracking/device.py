@@ -9,9 +9,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import torch
+from .openmp import prefer_sleeping_threads
 
-from core.errors import UserError
+prefer_sleeping_threads()
+
+import torch  # noqa: E402  (after the OpenMP policy)
+
+from core.errors import UserError  # noqa: E402
 
 log = logging.getLogger(__name__)
 

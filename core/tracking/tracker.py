@@ -13,7 +13,7 @@ the same crop coordinates that training uses (``CropWindow.box_to_crop_xyxy``).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -40,7 +40,8 @@ class TargetState:
     center_xy, size_wh: the target in frame pixels (continuous coordinates); the size
     is the smoothed tracker size, the centre is kept inside the frame.
     template_crop / template_box_xyxy: the 127 px crop and its box, kept so the encoding
-    can be rebuilt on another device (GPU out of memory -> CPU).
+    can be rebuilt on another device (GPU out of memory -> CPU); generation says which
+    device placement of the tracker the encoding belongs to.
     """
 
     template: TemplateEncoding
@@ -49,7 +50,6 @@ class TargetState:
     template_crop: np.ndarray
     template_box_xyxy: np.ndarray
     generation: int = 0
-    last_score: float = field(default=1.0)
 
     @property
     def box_xywh(self) -> tuple[float, float, float, float]:
@@ -125,12 +125,11 @@ class SiamCrossTracker:
         x, y, w, h = normalise_box(box_xywh, width, height)
         center = (x + w / 2.0, y + h / 2.0)
         window = crop_window(center, context_size(w, h, self._context), self._template_size)
-        crop = crop_many(frame, [window])
+        crop = crop_many(frame, [window])[0]
         box_xyxy = window.box_to_crop_xyxy((x, y, w, h))
-        state = TargetState(template=None, center_xy=center, size_wh=(w, h),  # type: ignore[arg-type]
-                            template_crop=crop[0], template_box_xyxy=box_xyxy)
-        self._run_with_fallback(lambda: self._encode(state))
-        return state
+        template = self._run_with_fallback(lambda: self._encode(crop, box_xyxy))
+        return TargetState(template=template, center_xy=center, size_wh=(w, h), template_crop=crop,
+                           template_box_xyxy=box_xyxy, generation=self._generation)
 
     def track_many(self, frame_bgr: np.ndarray, targets: Sequence[TargetState]) -> list[TrackResult]:
         """Advance every target to frame_bgr in one batched network pass; states update in place."""
@@ -160,12 +159,12 @@ class SiamCrossTracker:
         tensor = torch.from_numpy(crops).to(self._choice.device, non_blocking=True)
         return tensor.permute(0, 3, 1, 2).to(self._choice.dtype)
 
-    def _encode(self, state: TargetState) -> None:
+    def _encode(self, crop: np.ndarray, box_xyxy: np.ndarray) -> TemplateEncoding:
+        """Template encoding of one uint8 template crop and its x1, y1, x2, y2 box (crop px)."""
         with torch.inference_mode():
-            z = self._to_input(state.template_crop[None])
-            box = torch.as_tensor(state.template_box_xyxy[None], dtype=self._choice.dtype, device=self._choice.device)
-            state.template = self._net.encode_template(z, box)
-        state.generation = self._generation
+            z = self._to_input(crop[None])
+            box = torch.as_tensor(box_xyxy[None], dtype=self._choice.dtype, device=self._choice.device)
+            return self._net.encode_template(z, box)
 
     def _search_window(self, state: TargetState) -> CropWindow:
         w, h = state.size_wh
@@ -174,8 +173,9 @@ class SiamCrossTracker:
 
     def _track_batch(self, frame: np.ndarray, states: list[TargetState]) -> list[TrackResult]:
         for state in states:
-            if state.generation != self._generation:
-                self._encode(state)
+            if state.generation != self._generation:  # the net moved since this target started
+                state.template = self._encode(state.template_crop, state.template_box_xyxy)
+                state.generation = self._generation
         windows = [self._search_window(s) for s in states]
         crops = crop_many(frame, windows, channel_mean(frame))
         with torch.inference_mode():
@@ -201,11 +201,9 @@ class SiamCrossTracker:
             state.center_xy = (min(max(float(cx), 0.0), float(width)), min(max(float(cy), 0.0), float(height)))
             state.size_wh = (min(max(float(w), MIN_BOX_SIDE), float(width)),
                              min(max(float(h), MIN_BOX_SIDE), float(height)))
-            score = float(decision.score[i])
-            state.last_score = score
             results.append(TrackResult(
                 box_xywh=clip_box(*state.center_xy, *state.size_wh, width, height),
-                score=score,
+                score=float(decision.score[i]),
                 maps=ResponseMaps(cls=maps[i, 0], align=maps[i, 1], score=maps[i, 2], reg=maps[i, 3:7]),
                 search_region_xywh=window.region_xywh(),
             ))
