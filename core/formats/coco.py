@@ -20,8 +20,8 @@ from ..annotations.model import FrameLabel, Project, Provenance, Track
 from ..errors import FormatError
 from .coco_schema import CocoFile, parse_coco
 from .frames import media_ref_for, natural_key, write_frames
-from .project_json import (flags_to_dict, project_fields, label_from_dict, label_to_dict, media_from_dict,
-                           media_to_dict, track_from_header, track_header)
+from .project_json import (flags_to_dict, label_from_dict, label_to_dict, media_to_dict, project_fields,
+                           track_from_header, track_header)
 from .single_object import check_frames_fit, frame_count, media_base_name
 from .text import read_text
 
