@@ -132,3 +132,14 @@ def test_dataset_readers_read_our_exports(fmt: str, tmp_path: Path) -> None:
     assert tuple(one.boxes[1]) == project.tracks[1].frames[1].box
     assert one.absent[3] and one.absent[7]  # absent label and unlabelled frame
     assert not one.absent[0]
+
+
+def test_got10k_root_reads_train_and_val_and_test_only_when_named(tmp_path: Path) -> None:
+    for split, name, rows in (("train", "T1", 3), ("val", "V1", 2), ("test", "X1", 1)):
+        seq = tmp_path / split / name
+        seq.mkdir(parents=True)
+        (seq / "groundtruth.txt").write_text("1,2,3,4\n" * rows)
+        (tmp_path / split / "list.txt").write_text(f"{name}\n")
+    assert [(s.name, len(s)) for s in load_sequences(tmp_path)] == [("T1", 3), ("V1", 2)]
+    assert [s.name for s in load_sequences(tmp_path / "test", "got10k")] == ["X1"]
+    assert load_sequences(tmp_path)[0].boxes[0].tolist() == [1, 2, 3, 4]  # GOT-10k boxes are 0-based

@@ -30,7 +30,10 @@ def read_list(split_dir: Path) -> list[str]:
 
 
 def find_sequences(root: Path) -> list[Path]:
-    """A sequence folder, a split folder with list.txt, or a root with train/val (and test)."""
+    """A sequence folder, a split folder with list.txt, or a root with train/ and val/.
+
+    The test split (first-frame boxes only) is read only when its folder is given itself.
+    """
     root = Path(root)
     if (root / GROUNDTRUTH).is_file():
         return [root]
@@ -43,7 +46,7 @@ def find_sequences(root: Path) -> list[Path]:
             found.append(seq_dir)
         return found
     found = []
-    for split in ("train", "val", "test"):
+    for split in ("train", "val"):
         if (root / split / "list.txt").is_file():
             found.extend(find_sequences(root / split))
     if found:

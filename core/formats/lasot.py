@@ -23,8 +23,9 @@ ATTRIBUTES = ("full_occlusion", "out_of_view")
 
 
 def is_sequence(path: Path) -> bool:
-    return (Path(path) / GROUNDTRUTH).is_file() and (Path(path) / "img").is_dir() or (
-        (Path(path) / GROUNDTRUTH).is_file() and (Path(path) / "full_occlusion.txt").is_file())
+    """groundtruth.txt next to img/ or full_occlusion.txt (GOT-10k folders have neither)."""
+    path = Path(path)
+    return (path / GROUNDTRUTH).is_file() and ((path / "img").is_dir() or (path / "full_occlusion.txt").is_file())
 
 
 def find_sequences(root: Path) -> list[Path]:
