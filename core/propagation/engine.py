@@ -14,7 +14,9 @@ rather than guess "absent": the tracker cannot tell occlusion from drift, the an
 Fill streams the forward pass as provisional labels, then the backward pass; when a
 segment's backward pass ends, its fused labels (core.propagation.fusion) are streamed as
 extra steps with empty ``results``. Frames neither pass reached get the linear
-interpolation with score 0.0, so they are labelled yet flagged for review.
+interpolation with score 0.0, so they are labelled yet flagged for review. After a keyframe
+marked absent, frames are written absent until something visible comes from the right (CVAT's
+"outside" rule, as in core.propagation.interpolation).
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from ..annotations.model import Flags, FrameLabel, Project, Provenance
 from ..tracking.protocol import MultiTargetTracker
 from ..tracking.result import TrackResult
 from .cancel import CancelToken
-from .fusion import fuse_segment
+from .fusion import DEFAULT_AGREE_IOU, fuse_segment
 from .interpolation import ABSENT_INTERPOLATED, guide_towards_linear, interpolate_pair, linear_labels
 from .plan import Pass, Plan, Segment, linear_anchors, linear_frames, plan_directional, plan_fill
 from .request import PropagationRequest, PropagationStep
@@ -221,10 +223,12 @@ def _fuse_finished(active: list[Pass], frame: int, request: PropagationRequest, 
         yield PropagationStep(frame=f, labels=by_frame[f], results={}, done=progress[0], total=total)
 
 
-def fused_labels(seg: Segment, request: PropagationRequest) -> dict[int, FrameLabel]:
+def fused_labels(seg: Segment, request: PropagationRequest,
+                 agree_iou: float = DEFAULT_AGREE_IOU) -> dict[int, FrameLabel]:
     """Final labels of a two-sided segment from its two passes (see core.propagation.fusion)."""
     assert seg.left is not None and seg.right is not None and seg.forward is not None and seg.backward is not None
-    fused = fuse_segment(seg.left, seg.right, seg.forward.results, seg.backward.results, rule=request.fusion)
+    fused = fuse_segment(seg.left, seg.right, seg.forward.results, seg.backward.results, rule=request.fusion,
+                         agree_iou=agree_iou)
     out: dict[int, FrameLabel] = {}
     for frame in range(seg.write_lo, seg.write_hi + 1):
         linear = interpolate_pair(seg.left, seg.left_label, seg.right, seg.right_label, frame)  # type: ignore[arg-type]

@@ -1,0 +1,129 @@
+"""``siamcross simulate``: how many boxes an annotator draws per 100 frames, per strategy.
+
+Tables (or ``--json``) on stdout, progress on stderr. See core.evaluation.simulator.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..errors import UserError
+from ..propagation.fusion import DEFAULT_AGREE_IOU
+from ..evaluation.simulator import DEFAULT_INTERVALS, FILL_ANCHORS, STRATEGIES, SimulationReport, SimulatorConfig, \
+    simulate, truncate
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data_dir", type=Path, help="folder of sequences with ground truth (OTB layout, ...)")
+    parser.add_argument("--tracker", default="siamcross",
+                        help="siamcross, identity, or an OpenCV peer (nano-v2, nano-v1, mil, ...)")
+    parser.add_argument("--model", default="lite", help="SiamCross weights: lite, r50 or a file")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--threshold", type=float, default=0.5, help="IoU a box needs to count as right")
+    parser.add_argument("--only", default=None, help="comma-separated sequence names")
+    parser.add_argument("--max-frames", type=int, default=None, help="only the first N frames of each sequence")
+    parser.add_argument("--interval", type=int, default=None,
+                        help="fixed keyframe interval for 'interpolation' (default: best of a sweep per sequence)")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated subset of "
+                        + ", ".join(STRATEGIES))
+    parser.add_argument("--fusion", choices=("agreement", "score", "nearest"), default="agreement")
+    parser.add_argument("--fill-anchor", choices=FILL_ANCHORS, default="first-error",
+                        help="when the 'fill' annotator also draws the last frame (counted as a correction)")
+    parser.add_argument("--agree-iou", type=float, default=DEFAULT_AGREE_IOU,
+                        help="IoU at which fill's forward and backward passes count as agreeing")
+    parser.add_argument("--pass-threshold", type=float, default=0.0,
+                        help="fill passes stop after --patience frames scoring below this (0: never)")
+    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print a JSON report instead of tables")
+
+
+def make_tracker(name: str, model: str, device: str):
+    """The tracker the simulator drives, by command-line name."""
+    name = name.strip().lower()
+    if name == "identity":
+        from ..tracking import IdentityTracker
+
+        return IdentityTracker(), "identity"
+    if name == "siamcross":
+        from ..tracking import SiamCrossTracker
+
+        return SiamCrossTracker.from_pretrained(model, device=device), f"siamcross-{Path(model).stem}"
+    import cv2
+
+    from ..evaluation.peers import make_peer
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # NanoTrack warns on every init
+    peer = make_peer(name)
+    return peer, peer.kind
+
+
+def _load(data_dir: Path, only: str | None):
+    from ..evaluation.ope import load_eval_sequences
+
+    names = [n.strip() for n in only.split(",")] if only else None
+    return load_eval_sequences(data_dir, None, names)
+
+
+def format_report(report: SimulationReport) -> str:
+    """A plain-text table: totals per strategy, then one row per sequence."""
+    strategies = report.config.strategies
+    lines = [f"Annotation effort, tracker {report.tracker}, IoU >= {report.config.iou_threshold}, "
+             f"fusion {report.config.fusion}, fill anchor {report.config.fill_anchor}",
+             f"{'strategy':<15}{'corr/100 fr':>12}{'corrections':>13}{'frames':>8}{'tracked':>9}{'compute s':>11}"]
+    for name in strategies:
+        total = report.total(name)
+        lines.append(f"{name:<15}{total.corrections_per_100_frames:>12.2f}{total.corrections:>13}"
+                     f"{total.frames:>8}{total.frames_tracked:>9}{total.compute_seconds:>11.2f}"
+                     + (f"   fusion misses {total.fusion_misses}" if total.fusion_misses is not None else ""))
+    sweep = report.interpolation_sweep()
+    if sweep:
+        lines.append("interpolation, fixed interval N (0 = first box only): "
+                     + "  ".join(f"{n}:{v:.2f}" for n, v in sweep.items()))
+    lines.append("")
+    header = f"{'sequence':<14}{'frames':>7}" + "".join(f"{name:>16}" for name in strategies)
+    lines.append(header + "   (corrections; interpolation: best N)")
+    for seq in report.sequences:
+        cells = []
+        for name in strategies:
+            r = seq.results[name]
+            cells.append(f"{r.corrections:>10}" + (f" N={r.interval:<3}" if r.interval is not None else " " * 6))
+        lines.append(f"{seq.name:<14}{seq.frames:>7}" + "".join(f"{c:>16}" for c in cells))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.data_dir.is_dir():
+        raise UserError(f"Data folder not found: {args.data_dir}.")
+    strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown or not strategies:
+        raise UserError(f"Unknown strategy '{unknown[0] if unknown else ''}'; choose from {', '.join(STRATEGIES)}.")
+    if not 0.0 < args.threshold <= 1.0:
+        raise UserError(f"The IoU threshold must be in (0, 1], got {args.threshold}.")
+    if args.interval is not None and args.interval < 0:
+        raise UserError(f"The keyframe interval must be 0 or more, got {args.interval}.")
+    config = SimulatorConfig(iou_threshold=args.threshold, strategies=strategies,
+                             intervals=(args.interval,) if args.interval is not None else DEFAULT_INTERVALS,
+                             fusion=args.fusion, agree_iou=args.agree_iou, fill_anchor=args.fill_anchor,
+                             pass_score_threshold=args.pass_threshold, patience=args.patience,
+                             max_frames=args.max_frames)
+    sequences = [truncate(s, args.max_frames) for s in _load(args.data_dir, args.only)]
+    needs_tracker = any(s != "interpolation" for s in strategies)
+    tracker, name = make_tracker(args.tracker, args.model, args.device) if needs_tracker else (None, "none")
+    began = time.monotonic()
+
+    def progress(done: int, total: int, sequence: str) -> None:
+        text = f"simulate {name}: {done}/{total} sequences  {time.monotonic() - began:6.1f} s  {sequence}"
+        sys.stderr.write("\r" + text.ljust(70))
+        sys.stderr.flush()
+
+    report = simulate(sequences, tracker, config, tracker_name=name, progress=progress)
+    sys.stderr.write("\n")
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(format_report(report))
+    return 0
