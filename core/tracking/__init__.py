@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .protocol import MultiTargetTracker
-from .result import ResponseMaps, TrackResult
-from .simple import IdentityTracker
+from .openmp import prefer_sleeping_threads
+
+prefer_sleeping_threads()  # first thing any import of core.tracking does, before torch
+
+from .protocol import MultiTargetTracker  # noqa: E402
+from .result import ResponseMaps, TrackResult  # noqa: E402
+from .simple import IdentityTracker  # noqa: E402
 
 if TYPE_CHECKING:
     from .tracker import SiamCrossTracker, TargetState
