@@ -54,8 +54,8 @@ def wrap_model(model: torch.nn.Module, ctx: DistContext) -> torch.nn.Module:
     if not ctx.distributed:
         return model
     device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-    # find_unused_parameters: frozen/unused branches (e.g. a frozen backbone) must not stall the reducer
-    return torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids, find_unused_parameters=True)
+    # frozen parameters (requires_grad False) are left out by DDP itself; every trainable one is used
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:

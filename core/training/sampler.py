@@ -56,6 +56,7 @@ class PairSample:
     search_box: np.ndarray
     positive: bool
     kind: str  # "video" | "static" | "negative"
+    origin: tuple[str, str] = ("", "")  # where template and search came from, "<name>#<frame or box>"
 
 
 @dataclass
@@ -263,7 +264,13 @@ class PairSampler:
         if rng.random() < aug.flip:
             template, template_box = augment.flip_horizontal(template, template_box)
             search, search_box = augment.flip_horizontal(search, search_box)
-        return PairSample(template, template_box, search, search_box, positive, kind)
+        return PairSample(template, template_box, search, search_box, positive, kind,
+                          (self._describe(t_handle), self._describe(s_handle)))
+
+    def _describe(self, handle: tuple) -> str:
+        if handle[0] == "seq":
+            return f"{self.data.sequences[handle[1]].name}#{handle[2]}"
+        return f"{self.data.images[handle[1]].path.name}#{handle[2]}"
 
 
 class PairDataset(torch.utils.data.Dataset):
