@@ -1,7 +1,10 @@
 """``siamcross propagate``: pre-label a project's tracks headless, saving atomically.
 
 Progress (frames and frames/s) goes to stderr on one self-overwriting line. Ctrl-C stops
-between frames and the frames already done are saved before the command exits.
+between frames and the frames already done are saved before the command exits. Every
+written frame is also appended to the autosave journal (``<out>.journal``), so even a
+killed process (SIGKILL, power cut) is recovered to its last completed frame by
+``core.annotations.journal.recover`` or by opening the project in the app.
 """
 from __future__ import annotations
 
@@ -102,12 +105,39 @@ def _tracker(model: str, device: str):
     return SiamCrossTracker.from_pretrained(model, device=device)
 
 
+def _apply_and_journal(project, step, journal) -> int:
+    """apply_step, then one journal line with the frames it wrote (nothing when it wrote none)."""
+    from ..annotations.edits import FrameOp
+
+    before = {track_id: project.tracks[track_id].frames.get(step.frame) for track_id in step.labels}
+    written = apply_step(project, step)
+    ops = [FrameOp(track_id, step.frame, old, project.tracks[track_id].frames.get(step.frame))
+           for track_id, old in before.items() if project.tracks[track_id].frames.get(step.frame) is not old]
+    if ops:
+        journal.record("propagate", ops)
+    return written
+
+
+def _recovered_or_loaded(path: Path, load_project):
+    """The project file, or, when a killed run or a crashed app left edits in its autosave
+    journal, the project with those edits replayed (said on stderr): rerunning resumes."""
+    from ..annotations.journal import read_journal
+
+    recovery = read_journal(path)
+    if recovery is None:
+        return load_project(path)
+    print(f"siamcross propagate: recovered {recovery.edits} unsaved edit(s) from {path.name}.journal.",
+          file=sys.stderr)
+    return recovery.project
+
+
 def run(args: argparse.Namespace) -> int:
     from ..annotations.io import load_project, save_project
+    from ..annotations.journal import Journal
 
     if not args.project.is_file():
         raise UserError(f"Project file not found: {args.project}.")
-    project = load_project(args.project)
+    project = _recovered_or_loaded(args.project, load_project)
     track_ids = tuple(args.track) if args.track else tuple(sorted(project.tracks))
     if not track_ids:
         raise UserError(f"{args.project.name} has no tracks to propagate.")
@@ -119,18 +149,31 @@ def run(args: argparse.Namespace) -> int:
     written = 0
     with _open_source(project, args.project) as source:
         tracker = _tracker(args.model, args.device) if args.method != "linear" else None
+        journal = Journal(out)
+        try:
+            journal.attach(project)  # fails now, not after an hour of tracking, if out's folder is unwritable
+        except OSError as error:
+            raise UserError(f"Cannot write beside {out}: {error.strerror or error}.") from None
         bar = ProgressLine(f"propagate {args.direction}")
         try:
             for request in requests:  # Ctrl-C raises KeyboardInterrupt between or inside frames
                 for step in propagate(project, source, tracker, request):
-                    written += apply_step(project, step)
+                    written += _apply_and_journal(project, step, journal)
                     bar.update(step.done, step.total, force=step.done == step.total)
         except KeyboardInterrupt:
             bar.end()
             save_project(project, out)
+            journal.discard()
             print(f"siamcross propagate: cancelled; saved {written} frame labels to {out}.", file=sys.stderr)
+            raise
+        except BaseException:
+            if journal.lines_written:
+                journal.close()  # an error mid-run: the journal keeps every frame done for recovery
+            else:
+                journal.discard()
             raise
         bar.end()
     save_project(project, out)
+    journal.discard()
     print(f"Wrote {written} frame labels for {len(track_ids)} track(s) to {out}.", file=sys.stderr)
     return 0
