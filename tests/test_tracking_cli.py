@@ -52,3 +52,12 @@ def test_start_beyond_the_end_is_one_line(videos_dir, capsys):
     code = main(["track", str(videos_dir / "bikes.mp4"), "--box", "1,2,30,40", "--start", "100000"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "cannot start at frame 100000" in err
+
+
+@pytest.mark.parametrize("option, words", [(["--model", "missing-weights.pt"], "not found"),
+                                           (["--device", "gpu7"], "not a device")])
+def test_bad_model_or_device_is_one_line(videos_dir, tmp_path, capsys, option, words):
+    model_args = [str(tmp_path / option[1])] if option[0] == "--model" else [option[1]]
+    code = main(["track", str(videos_dir / "bikes.mp4"), "--box", "1,2,30,40", option[0], *model_args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and words in err and "\n" not in err
