@@ -201,11 +201,15 @@ def test_fused_backbone_gives_the_same_features(tracker, car4):
             torch.testing.assert_close(fused, reference, atol=1e-3, rtol=1e-4)
 
 
-def test_gpu_out_of_memory_continues_on_the_cpu(tracker, car4, caplog):
-    """A GPU OOM mid-track moves the net to the CPU, re-encodes templates and goes on.
+@pytest.mark.parametrize("failure, words", [
+    (torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB"), "out of memory"),
+    (NotImplementedError("deform_conv2d is not implemented for MPS"), "continues on the CPU")])
+def test_gpu_failure_continues_on_the_cpu(tracker, car4, caplog, failure, words):
+    """A GPU OOM (or a missing GPU operator) mid-track moves the net to the CPU,
+    re-encodes the templates and goes on.
 
     The GPU is simulated: the tracker believes it is on CUDA and the first step fails
-    with CUDA's out-of-memory error, as it would on a full card.
+    as it would on a full card.
     """
     from core.tracking.device import DeviceChoice
 
@@ -218,7 +222,7 @@ def test_gpu_out_of_memory_continues_on_the_cpu(tracker, car4, caplog):
     def step():
         attempts.append(victim.device)
         if len(attempts) == 1:
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB")
+            raise failure
         return victim._track_batch(frames[1], [state])
 
     with caplog.at_level("WARNING"):
@@ -226,6 +230,6 @@ def test_gpu_out_of_memory_continues_on_the_cpu(tracker, car4, caplog):
     assert victim.device.device.type == "cpu" and not victim.device.half
     assert state.generation == 1 and len(attempts) == 2
     assert 0.0 <= results[0].score <= 1.0
-    assert "out of memory" in caplog.text
+    assert words in caplog.text
     with pytest.raises(ValueError):  # any other error is a bug and is not swallowed
         victim._run_with_fallback(lambda: (_ for _ in ()).throw(ValueError("bug")))

@@ -140,13 +140,19 @@ class SiamCrossTracker:
 
     # -- internals --------------------------------------------------------------------
     def _run_with_fallback(self, step):
-        """Run ``step``; if the GPU runs out of memory, continue on the CPU (with a warning)."""
+        """Run ``step``; if the GPU runs out of memory, or lacks an operator (MPS has no
+        deformable convolution in some torchvision builds), continue on the CPU with a warning."""
         try:
             return step()
-        except (RuntimeError, torch.cuda.OutOfMemoryError) as error:
-            if self._choice.device.type == "cpu" or not is_out_of_memory(error):
+        except (RuntimeError, NotImplementedError) as error:
+            if self._choice.device.type == "cpu":
                 raise
-            log.warning("GPU out of memory on %s; tracking continues on the CPU (slower).", self._choice)
+            if is_out_of_memory(error):
+                log.warning("GPU out of memory on %s; tracking continues on the CPU (slower).", self._choice)
+            elif isinstance(error, NotImplementedError):
+                log.warning("%s cannot run the network (%s); tracking continues on the CPU.", self._choice, error)
+            else:
+                raise
             self._choice = cpu_fallback()
             self._net.to(device=self._choice.device, dtype=self._choice.dtype)
             self._generation += 1
