@@ -13,6 +13,17 @@ from core.model.geometry import ltrb_to_boxes, output_locations
 from core.training.labels import align_targets, build_targets
 from core.training.losses import SiamCrossLoss, balanced_bce, iou_loss
 
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Small CPU tensors: one thread is as fast and, on a shared 2-core machine, avoids
+    OpenMP barrier stalls that make backward passes 10-20x slower under contention."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 LOCATIONS = output_locations(25, 8, 127, 4)  # cell (i, j) at pixel (31 + 8j, 31 + 8i)
 CENTRE_BOX = torch.tensor([[95.0, 111.0, 159.0, 143.0]])  # centred on 127, 64 x 32
 
