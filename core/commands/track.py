@@ -24,6 +24,7 @@ from core.tracking.openmp import prefer_sleeping_threads
 prefer_sleeping_threads()  # before anything imports torch
 
 from core.errors import BoxError, MediaError, UserError  # noqa: E402
+from core.media.video import quiet_native_logs  # noqa: E402
 from core.tracking.inputs import normalise_box  # noqa: E402
 
 
@@ -58,6 +59,7 @@ def read_frames(path: Path, start: int, max_frames: int | None) -> Iterator[tupl
     if path.is_dir():
         yield from _read_folder(path, start, max_frames)
         return
+    quiet_native_logs()  # FFmpeg's own "moov atom not found" lines would break the one-line error
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():

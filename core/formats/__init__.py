@@ -7,12 +7,13 @@ that cannot carry provenance keep it in the ``siamcross_meta.json`` sidecar.
 """
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..annotations.model import Project
-from ..errors import FormatError
+from ..errors import FormatError, UserError
 from . import coco, got10k, lasot, mot, otb, project_json
 from .single_object import export_single, import_single
 
@@ -99,6 +100,17 @@ def _spec(fmt: str) -> FormatSpec:
     return spec
 
 
+class ExportError(UserError):
+    """The export folder cannot be written (not a folder, not writable, disk full)."""
+
+
+def _os_reason(error: OSError) -> str:
+    reasons = {errno.ENOTDIR: "part of that path is a file, not a folder", errno.ENOSPC: "the disk is full",
+               errno.EACCES: "the folder is not writable", errno.EPERM: "the folder is not writable",
+               errno.EROFS: "the disk is read-only", errno.EEXIST: "a file is in the way"}
+    return reasons.get(error.errno, (error.strerror or type(error).__name__).rstrip(".").lower())
+
+
 def export_project(project: Project, fmt: str, out_dir: str | Path, source: object = None, *,
                    images: bool = False, progress: Progress | None = None) -> list[Path]:
     """Write the project into out_dir in fmt, validate what was written, return the main paths.
@@ -107,7 +119,11 @@ def export_project(project: Project, fmt: str, out_dir: str | Path, source: obje
     progress(done, total) is called per frame image written; raising core.errors.Cancelled
     from it stops the export (the label files are already written, frames so far are kept).
     """
-    return _spec(fmt).export(project, Path(out_dir), source=source, images=images, progress=progress)
+    spec = _spec(fmt)
+    try:
+        return spec.export(project, Path(out_dir), source=source, images=images, progress=progress)
+    except OSError as error:  # a path under a file, a read-only folder, a full disk: the user's to fix
+        raise ExportError(f"Cannot write the {spec.name} export into {out_dir}: {_os_reason(error)}.") from None
 
 
 def detect_format(src: str | Path) -> str:
@@ -139,4 +155,4 @@ def validate_export(out_dir: str | Path, fmt: str) -> None:
     _spec(fmt).validate(Path(out_dir))
 
 
-__all__ = ["FORMATS", "FormatSpec", "detect_format", "export_project", "import_project", "validate_export"]
+__all__ = ["ExportError", "FORMATS", "FormatSpec", "detect_format", "export_project", "import_project", "validate_export"]

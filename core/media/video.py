@@ -14,6 +14,7 @@ reading a damaged slot raises a MediaError that names the frame.
 from __future__ import annotations
 
 import bisect
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -30,6 +31,19 @@ from .frame_index import FrameIndex, PacketScan, frame_rate, keyframe_slots, str
 from .source import BaseFrameSource, MediaInfo
 
 ProgressCallback = Callable[[int, int], None]
+
+
+def quiet_native_logs() -> None:
+    """Silence FFmpeg's and OpenCV's own stderr diagnostics ("moov atom not found", "error
+    while decoding MB ..."): a user gets one MediaError sentence instead, and the CLI's
+    one-line errors stay one line. Setting OPENCV_FFMPEG_LOGLEVEL or OPENCV_LOG_LEVEL in the
+    environment brings them back for debugging."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read at the first capture
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
+quiet_native_logs()
 CaptureFactory = Callable[[str], "cv2.VideoCapture"]
 
 # Without keyframe knowledge, jumps this short decode through instead of seeking.
