@@ -163,7 +163,7 @@ def test_training_on_one_real_pair_drives_the_loss_down(seqs_dir):
         return net.decode(template, net.neck_features(x_backbone))
 
     history = []
-    for _ in range(150):
+    for _ in range(100):
         terms = objective(forward(), targets)
         optimizer.zero_grad()
         terms.total.backward()
