@@ -47,7 +47,8 @@ class ModelConfig:
     adca_channels: width of the ADCA deformable conv; None keeps the neck width, a
     smaller value adds a 1x1 reduction first (deformable sampling dominates on CPU).
     detach_offsets: the ADCA offsets come from the regression output with gradients
-    stopped, so the align loss cannot bend the box regression (Ocean does the same).
+    stopped, so the align loss cannot bend the box regression: the paper trains ADCA
+    "as an independent branch", which we read as no align gradient into the reg head.
     """
 
     name: str
