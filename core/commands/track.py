@@ -19,7 +19,7 @@ from typing import Iterator, TextIO
 import cv2
 import numpy as np
 
-from core.tracking.openmp import prefer_sleeping_threads
+from core.tracking.runtime import prefer_sleeping_threads
 
 prefer_sleeping_threads()  # before anything imports torch
 

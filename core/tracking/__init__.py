@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .openmp import prefer_sleeping_threads
+from .runtime import prefer_sleeping_threads
 
 prefer_sleeping_threads()  # first thing any import of core.tracking does, before torch
 

@@ -28,6 +28,7 @@ from .inference import fuse_backbone
 from .inputs import MIN_BOX_SIDE, check_frame, clip_box, normalise_box
 from .postprocess import cosine_window, decide
 from .result import ResponseMaps, TrackResult
+from .runtime import keep_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class SiamCrossTracker:
         if fuse:
             fuse_backbone(net)  # in the weights' own precision, before any cast to fp16
         self._net = net.to(device=self._choice.device, dtype=self._choice.dtype)
+        if self._choice.device.type == "cpu":
+            keep_freed_memory()
         self._generation = 0
         config = net.config
         self._template_size = int(config.template_size)
@@ -154,6 +157,7 @@ class SiamCrossTracker:
             else:
                 raise
             self._choice = cpu_fallback()
+            keep_freed_memory()
             self._net.to(device=self._choice.device, dtype=self._choice.dtype)
             self._generation += 1
             if torch.cuda.is_available():
