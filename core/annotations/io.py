@@ -300,11 +300,15 @@ def _backup(path: Path) -> None:
     """<name>.bak = the current file, replaced atomically too (hard link when possible: no copy)."""
     bak = path.with_name(path.name + ".bak")
     bak_tmp = path.with_name(f".{path.name}.bak.{os.getpid()}.tmp")
+    bak_tmp.unlink(missing_ok=True)  # a killed save's leftover may share .bak's inode: never write through it
     try:
         os.link(path, bak_tmp)
     except OSError:
         bak_tmp.write_bytes(path.read_bytes())
     os.replace(bak_tmp, bak)
+    # rename() does nothing when both names already link one inode (a save killed between its two
+    # renames leaves the file and .bak so): drop the extra name rather than leave it for next time.
+    bak_tmp.unlink(missing_ok=True)
 
 
 def _fsync_dir(folder: Path) -> None:
