@@ -120,3 +120,21 @@ def test_upsampling_a_stride16_map_keeps_cells_on_their_pixels():
     fine = upsample_to_stride8(coarse)
     assert fine.shape == (1, 1, 8, 8)
     assert fine[0, 0, 0].tolist() == [0.0, 8.0, 16.0, 24.0, 32.0, 40.0, 48.0, 48.0]  # = 8 * i (last replicated)
+
+
+def test_sampling_deform_conv_equals_torchvision_values_and_gradients():
+    from core.model.geometry import deform_conv2d_by_sampling
+
+    torch.manual_seed(0)
+    features = torch.randn(2, 6, 9, 11, requires_grad=True)
+    reg = torch.rand(2, 4, 9, 11) * 60 + 1  # many kernel points fall outside the map
+    offsets = box_deform_offsets(reg, stride=8)
+    weight = torch.randn(5, 6, 3, 3, requires_grad=True)
+    bias = torch.randn(5)
+    reference = deform_conv2d(features, offsets, weight, bias, padding=(1, 1))
+    ours = deform_conv2d_by_sampling(features, offsets, weight, bias)
+    assert torch.allclose(ours, reference, atol=1e-4)
+    grad_ref = torch.autograd.grad(reference.square().sum(), (features, weight))
+    grad_ours = torch.autograd.grad(ours.square().sum(), (features, weight))
+    for a, b in zip(grad_ours, grad_ref):
+        assert torch.allclose(a, b, atol=1e-3, rtol=1e-4)

@@ -122,3 +122,23 @@ def box_iou_ltrb(pred: Tensor, target: Tensor, eps: float = 1e-6) -> Tensor:
     inter = inter_w.clamp(min=0) * inter_h.clamp(min=0)
     union = pred_area + target_area - inter
     return inter / union.clamp(min=eps)
+
+
+def deform_conv2d_by_sampling(features: Tensor, offsets: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """The same kxk deformable convolution (stride 1, padding k//2) as
+    torchvision.ops.deform_conv2d, built from grid_sample and a matmul.
+
+    For devices without torchvision's kernel (Apple MPS): bilinear sampling with zeros
+    outside the map, exactly as torchvision samples. features [B, C, H, W], offsets
+    [B, 2*k*k, H, W] (dy, dx per point), weight [Cout, C, k, k] -> [B, Cout, H, W].
+    """
+    batch, channels, height, width = features.shape
+    kernel_size = weight.shape[-1]
+    points = deform_sampling_points(offsets, kernel_size)  # [B, k*k, 2, H, W] (y, x) cells
+    gx = points[:, :, 1] * (2.0 / max(width - 1, 1)) - 1.0
+    gy = points[:, :, 0] * (2.0 / max(height - 1, 1)) - 1.0
+    grid = torch.stack((gx, gy), dim=-1).reshape(batch, -1, width, 2)  # [B, k*k*H, W, 2]
+    sampled = F.grid_sample(features, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    sampled = sampled.reshape(batch, channels * kernel_size * kernel_size, height * width)
+    out = torch.matmul(weight.reshape(weight.shape[0], -1), sampled).reshape(batch, -1, height, width)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
