@@ -31,7 +31,7 @@ def variants(full: bool) -> dict[str, SimulatorConfig]:
     out = {"forward": SimulatorConfig(strategies=("forward",))}
     for rule in ("agreement", "score", "nearest"):
         out[f"fill {rule}"] = replace(base, fusion=rule)
-    for anchor in ("upfront", "second-error", "none"):
+    for anchor in ("first-error", "upfront", "none"):
         out[f"fill agreement anchor={anchor}"] = replace(base, fill_anchor=anchor)
     if full:
         for threshold in (0.2, 0.4):

@@ -64,7 +64,7 @@ def test_counts_are_exact_for_a_scripted_tracker_that_loses_the_target_every_20_
             return tuple(sequence.boxes[frame]), 0.9
         return ((500.0, 500.0, 20.0, 20.0) if frame > anchor else (0.0, 300.0, 20.0, 20.0)), 0.9
 
-    config = SimulatorConfig(strategies=("forward", "fill"))
+    config = SimulatorConfig(strategies=("forward", "fill"), fill_anchor="first-error")
     outcome = simulate_sequence(sequence, ScriptedTracker(lost_after_20), config, source=SyntheticSource(sequence))
     assert outcome.results["forward"].corrections == 4  # at 21, 42, 63, 84
     # fill: 21 and the last frame 99; (21, 99): forward right to 41, backward right down to 79, both
@@ -82,10 +82,16 @@ def test_fill_beats_forward_when_only_the_forward_direction_is_hard():
             return (500.0, 500.0, 20.0, 20.0), 0.5
         return tuple(sequence.boxes[frame]), 0.9
 
-    config = SimulatorConfig(strategies=("forward", "fill"))
-    outcome = simulate_sequence(sequence, ScriptedTracker(forward_hard), config, source=SyntheticSource(sequence))
-    assert outcome.results["forward"].corrections == 4
-    assert outcome.results["fill"].corrections == 2  # frame 20 and the last frame
+    counts = {}
+    for anchor in ("first-error", "second-error", "upfront", "none"):
+        config = SimulatorConfig(strategies=("forward", "fill"), fill_anchor=anchor)
+        outcome = simulate_sequence(sequence, ScriptedTracker(forward_hard), config, source=SyntheticSource(sequence))
+        assert outcome.results["forward"].corrections == 4
+        counts[anchor] = outcome.results["fill"].corrections
+    # first-error: frame 20 and the last frame; second-error: 20, 40 and the last; upfront: the last
+    # frame only (its backward pass is right everywhere); none: never a keyframe after a correction,
+    # so fill is forward-only
+    assert counts == {"first-error": 2, "second-error": 3, "upfront": 1, "none": 4}
 
 
 def test_naive_fusion_loses_what_agreement_fusion_keeps():
@@ -98,7 +104,7 @@ def test_naive_fusion_loses_what_agreement_fusion_keeps():
 
     counts = {}
     for rule in ("agreement", "nearest"):
-        config = SimulatorConfig(strategies=("fill",), fusion=rule)
+        config = SimulatorConfig(strategies=("fill",), fusion=rule, fill_anchor="first-error")
         outcome = simulate_sequence(sequence, ScriptedTracker(backward_drifts_early), config,
                                     source=SyntheticSource(sequence))
         counts[rule] = outcome.results["fill"].corrections

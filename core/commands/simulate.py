@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated subset of "
                         + ", ".join(STRATEGIES))
     parser.add_argument("--fusion", choices=("agreement", "score", "nearest"), default="agreement")
-    parser.add_argument("--fill-anchor", choices=FILL_ANCHORS, default="first-error",
+    parser.add_argument("--fill-anchor", choices=FILL_ANCHORS, default="second-error",
                         help="when the 'fill' annotator also draws the last frame (counted as a correction)")
     parser.add_argument("--agree-iou", type=float, default=DEFAULT_AGREE_IOU,
                         help="IoU at which fill's forward and backward passes count as agreeing")

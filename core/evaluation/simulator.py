@@ -10,10 +10,13 @@ frame is right. Strategies, side by side on the same sequences:
   no tracker, then corrections; N is the best of a sweep for each sequence (an optimistic
   baseline), and every N's total is reported too.
 - "forward": forward-only tracking re-initialised at each correction (pysot demo / CVAT).
-- "fill": our engine. The first error also makes the annotator draw the last frame (counted
-  as a correction), so every later stretch has a keyframe at both ends; each correction then
+- "fill": our engine. With only corrections in review order there is never a keyframe after
+  the frame being fixed, so fill would equal forward; the annotator therefore also draws the
+  LAST frame once the sequence has shown itself hard (at its second error by default; counted
+  as a correction), so every later stretch has a keyframe at both ends. Each correction then
   re-fills (correction, next keyframe) with a forward and a backward pass fused by
-  ``core.propagation.fusion`` — the same ``fused_labels`` the engine streams.
+  ``core.propagation.fusion`` — the same ``fused_labels`` the engine streams. On train/ with
+  NanoTrack v2, "second-error" beat "first-error" and "upfront" (benchmarks/simulate_bench.py).
 
 Costs: a correction is one drawn box (the first box is free). compute_seconds is tracker time
 (init + track_many) only; frames are decoded once per sequence beforehand, outside the clock.
@@ -68,7 +71,7 @@ class SimulatorConfig:
     intervals: tuple[int, ...] = DEFAULT_INTERVALS
     fusion: str = "agreement"
     agree_iou: float = DEFAULT_AGREE_IOU
-    fill_anchor: str = "first-error"
+    fill_anchor: str = "second-error"
     pass_score_threshold: float = 0.0
     patience: int = 3
     max_frames: int | None = None

@@ -184,7 +184,9 @@ def _sweep(passes: list[Pass], planned: list[int], step: int, frames: RecentFram
         if active:
             outcome = tracker.track_many(image, [p.state for p in active])
             for p, result in zip(active, outcome):
-                p.results[frame] = result
+                if p.segment is not None and p.segment.forward is not None and p.segment.backward is not None:
+                    # kept for fusion; the response maps go out in the step, not into memory
+                    p.results[frame] = TrackResult(result.box_xywh, result.score)
                 results[p.track_id] = result
                 if p.emit and p.writes(frame):
                     labels[p.track_id] = tracked_label(result)
