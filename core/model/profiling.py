@@ -2,8 +2,8 @@
 
 Library code: it measures and returns frozen results; printing is the caller's job.
 FLOPs come from torch.utils.flop_counter (2 FLOPs per multiply-add) over
-encode_template + encode_search + decode at batch 1; torchvision's deform_conv2d is
-not known to the counter, so its multiply-adds are added analytically.
+encode_template + encode_search + decode at batch 1; torchvision's deform_conv2d (used
+on CUDA) is not known to the counter, so there its multiply-adds are added analytically.
 """
 from __future__ import annotations
 
@@ -69,6 +69,8 @@ def count_gflops(net: SiamCrossNet) -> float:
     adca = net.heads.adca
     width = adca.weight.shape[0]
     deform_flops = 2 * width * width * 9 * config.output_size ** 2
+    if not adca.uses_torchvision_kernel(z.device):
+        deform_flops = 0  # the grid_sample version's matmul is already counted
     return (counter.get_total_flops() + deform_flops) / 1e9
 
 
