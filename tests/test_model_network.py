@@ -196,3 +196,17 @@ def test_lite_without_dilation_upsamples_to_the_same_grid():
         assert net(z, TEMPLATE_BOX, x).reg.shape == (1, 4, 25, 25)
     assert net.backbone._blocks[5]._depthwise_conv.stride == (2, 2)
     assert SiamCrossNet(lite_config(), pretrained_backbone=False).backbone._blocks[5]._depthwise_conv.dilation == (2, 2)
+
+
+def test_half_precision_forward_keeps_dtypes_consistent():
+    """The tracker runs fp16 on CUDA; every buffer and mask must follow the net's dtype."""
+    torch.manual_seed(0)
+    net = SiamCrossNet(lite_config(), pretrained_backbone=True).eval()
+    z, x = _images(1)
+    with torch.inference_mode():
+        reference = net(z, TEMPLATE_BOX, x)
+        half = net.half()(z.half(), TEMPLATE_BOX, x.half())
+    assert half.cls_logits.dtype == half.reg.dtype == half.align_logits.dtype == torch.float16
+    assert torch.isfinite(half.reg).all() and torch.isfinite(half.cls_logits).all()
+    assert torch.allclose(half.cls_logits.float(), reference.cls_logits, atol=0.05)
+    assert torch.allclose(half.reg.float(), reference.reg, rtol=0.1, atol=1.0)
