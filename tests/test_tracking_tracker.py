@@ -78,7 +78,8 @@ def test_search_region_is_centred_on_the_previous_box_with_context(tracker, car4
     assert (rx + rw / 2, ry + rh / 2) == pytest.approx((x + w / 2, y + h / 2))
 
 
-def test_track_many_equals_separate_track_calls(tracker, car4):
+@pytest.mark.parametrize("max_batch", [None, 2])
+def test_track_many_equals_separate_track_calls(tracker, car4, max_batch):
     """One batched pass gives each target what its own pass gives, frame after frame.
 
     Each frame starts the single passes from copies of the batched states: float noise
@@ -86,11 +87,12 @@ def test_track_many_equals_separate_track_calls(tracker, car4):
     """
     frames, box = car4
     boxes = [box, (150.0, 40.0, 60.0, 50.0), (20.0, 100.0, 40.0, 80.0)]
-    states = [tracker.init_target(frames[0], start) for start in boxes]
+    batched_tracker = SiamCrossTracker(tracker.net, tracker.device, max_batch=max_batch)  # 2: passes of 2 + 1
+    states = [batched_tracker.init_target(frames[0], start) for start in boxes]
     single = SiamCrossTracker(tracker.net, tracker.device)
     for frame in frames[1:3]:
         copies = [dataclasses.replace(state) for state in states]
-        batched = tracker.track_many(frame, states)
+        batched = batched_tracker.track_many(frame, states)
         assert len(batched) == 3
         for copy, result in zip(copies, batched):
             single._state = copy
