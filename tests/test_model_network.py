@@ -210,3 +210,28 @@ def test_half_precision_forward_keeps_dtypes_consistent():
     assert torch.isfinite(half.reg).all() and torch.isfinite(half.cls_logits).all()
     assert torch.allclose(half.cls_logits.float(), reference.cls_logits, atol=0.05)
     assert torch.allclose(half.reg.float(), reference.reg, rtol=0.1, atol=1.0)
+
+
+def _receptive_centre(net: SiamCrossNet, level: int, cell: int) -> tuple[float, float]:
+    """Gradient-weighted centre (y, x) in pixels of what one feature cell looks at."""
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.rand(1, 3, 255, 255, generator=gen) * 255).requires_grad_()
+    net.backbone_features(x)[level][0, :, cell, cell].sum().backward()
+    weight = x.grad.abs().sum(dim=1)[0]
+    weight = weight / weight.sum()
+    pixels = torch.arange(255, dtype=torch.float32)
+    return float((weight.sum(dim=1) * pixels).sum()), float((weight.sum(dim=0) * pixels).sum())
+
+
+@pytest.mark.parametrize("dilate_deep", [True, False])
+def test_feature_cell_c_looks_at_pixel_stride_times_c(dilate_deep):
+    """The geometry every label and location relies on (random init, so no learned bias;
+    the ImageNet Lite0 weights, trained with TF 'SAME' padding, look ~4 px up-left,
+    a shift common to template and search that cancels in the correlation)."""
+    import dataclasses
+
+    torch.manual_seed(0)
+    net = SiamCrossNet(dataclasses.replace(lite_config(), dilate_deep=dilate_deep), pretrained_backbone=False).eval()
+    for level in (0, 1):
+        cy, cx = _receptive_centre(net, level, cell=16)
+        assert abs(cy - 128) < 2.5 and abs(cx - 128) < 2.5, (level, cy, cx)

@@ -87,6 +87,10 @@ class EfficientNetLite0Backbone(nn.Module):
     and blocks 8-10 with dilation 2; that stage then costs 4x its FLOPs (1.3 of the
     1.6 GFLOPs of a 255 search crop). With ``dilate_deep=False`` it keeps stride 16 and
     its output is upsampled to stride 8 (about 2.5x cheaper per frame on CPU).
+
+    Padding is symmetric, so cell c is centred on pixel 8c (tested). The ImageNet
+    weights were trained with TF "SAME" padding and look ~4 px up-left of that; the
+    shift is common to template and search features and cancels in the correlation.
     """
 
     out_channels = (40, 112)
