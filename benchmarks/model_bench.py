@@ -1,7 +1,7 @@
 """Model benchmark report: `python -m benchmarks.model_bench [--repeats N] [--out FILE]`.
 
-Writes the same table as `siamcross bench` plus JSON to benchmarks/reports/ so speed
-numbers are kept with the commit that produced them (never asserted in tests).
+Prints the same table as `siamcross bench` (make bench collects it into REPORT.md) and
+writes the JSON to benchmarks/out/ (never asserted in tests).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--configs", default="lite,r50")
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "reports" / "model_bench.json")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "model_bench.json")
     args = parser.parse_args()
     profiles = []
     for name in args.configs.split(","):

@@ -30,7 +30,7 @@ def test_bench_json_reports_the_lite_model(capsys):
     assert (row["params_total"], row["params_trainable"]) == (total, trainable)
     # a 255 search crop through stride-8 Lite0 alone is > 1 GFLOP; the whole model is a few
     assert 1.0 < row["gflops"] < 10.0
-    for stage in ("backbone_ms", "neck_ms", "heads_ms", "frame_ms", "template_ms"):
+    for stage in ("backbone_ms", "neck_ms", "heads_ms", "frame_ms", "frame_cpu_ms", "template_ms"):
         assert row[stage] > 0
     assert row["threads"] >= 1 and row["repeats"] == 1
 
@@ -38,11 +38,12 @@ def test_bench_json_reports_the_lite_model(capsys):
 def test_table_lists_each_model_and_bad_config_is_one_line(capsys):
     profile = ModelProfile(name="siamcross-lite", params_total=1_234_567, params_trainable=1_000_000, gflops=2.5,
                            backbone_ms=20.0, neck_ms=0.3, heads_ms=8.0, postprocess_ms=None, frame_ms=28.5,
-                           template_ms=6.0, threads=2, repeats=5, device="cpu")
+                           frame_cpu_ms=50.1, template_ms=6.0, threads=2, repeats=5, device="cpu")
     lines = format_table([profile]).splitlines()
     assert lines[0].split() == ["model", "params", "trainable", "GFLOPs", "backbone", "neck", "heads", "post",
-                                "frame", "template"]
-    assert lines[1].split() == ["siamcross-lite", "1.23M", "1.00M", "2.50", "20.0", "0.30", "8.0", "-", "28.5", "6.0"]
+                                "frame", "frame-cpu", "template"]
+    assert lines[1].split() == ["siamcross-lite", "1.23M", "1.00M", "2.50", "20.0", "0.30", "8.0", "-", "28.5", "50.1",
+                                "6.0"]
     assert main(["bench", "--configs", "lite,vgg"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["siamcross bench: Unknown model config vgg; choose from lite, r50."]

@@ -24,7 +24,9 @@ class ModelProfile:
     """One model on this machine. Times are medians over ``repeats`` runs in ms at batch 1;
     backbone/neck/heads are the per-frame stages on a search crop (heads = SCAN, xcorr and
     OAIN), template_ms the one-off template encoding, postprocess_ms the tracker's
-    decision (None when core.tracking is unavailable)."""
+    decision (None when core.tracking is unavailable). frame_cpu_ms is this process's
+    CPU time per frame (all threads): unlike wall time it does not grow when other
+    processes share the machine, so it is the number to compare across runs."""
 
     name: str
     params_total: int
@@ -35,6 +37,7 @@ class ModelProfile:
     heads_ms: float
     postprocess_ms: float | None
     frame_ms: float
+    frame_cpu_ms: float
     template_ms: float
     threads: int
     repeats: int
@@ -74,14 +77,15 @@ def count_gflops(net: SiamCrossNet) -> float:
     return (counter.get_total_flops() + deform_flops) / 1e9
 
 
-def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
+def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 2,
+               clock: Callable[[], float] = time.perf_counter) -> float:
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append((time.perf_counter() - start) * 1e3)
+        times.append((clock() - start) * 1e3)
     return statistics.median(times)
 
 
@@ -128,7 +132,9 @@ def profile_model(net: SiamCrossNet, repeats: int = 20) -> ModelProfile:
         backbone_ms = _median_ms(timed(lambda: net.backbone_features(x)), repeats)
         neck_ms = _median_ms(timed(lambda: net.neck_features(backbone_out)), repeats)
         heads_ms = _median_ms(timed(lambda: net.decode(template, search)), repeats)
-        frame_ms = _median_ms(timed(lambda: net.decode(template, net.encode_search(x))), repeats)
+        frame = timed(lambda: net.decode(template, net.encode_search(x)))
+        frame_ms = _median_ms(frame, repeats)
+        frame_cpu_ms = _median_ms(frame, repeats, clock=time.process_time)
         template_ms = _median_ms(timed(lambda: net.encode_template(z, box)), repeats)
         post = _postprocess_timer(net)
         postprocess_ms = _median_ms(lambda: post(out), repeats) if post is not None else None
@@ -136,25 +142,26 @@ def profile_model(net: SiamCrossNet, repeats: int = 20) -> ModelProfile:
         name=net.config.name, params_total=total, params_trainable=trainable, gflops=round(gflops, 3),
         backbone_ms=round(backbone_ms, 2), neck_ms=round(neck_ms, 2), heads_ms=round(heads_ms, 2),
         postprocess_ms=None if postprocess_ms is None else round(postprocess_ms, 2),
-        frame_ms=round(frame_ms, 2), template_ms=round(template_ms, 2),
+        frame_ms=round(frame_ms, 2), frame_cpu_ms=round(frame_cpu_ms, 2), template_ms=round(template_ms, 2),
         threads=torch.get_num_threads(), repeats=repeats, device=str(device),
     )
 
 
 def format_table(profiles: list[ModelProfile]) -> str:
     """A plain-text table, one row per model."""
-    header = ("model", "params", "trainable", "GFLOPs", "backbone", "neck", "heads", "post", "frame", "template")
+    header = ("model", "params", "trainable", "GFLOPs", "backbone", "neck", "heads", "post", "frame", "frame-cpu",
+              "template")
     rows = [header]
     for p in profiles:
         post = "-" if p.postprocess_ms is None else f"{p.postprocess_ms:.2f}"
         rows.append((p.name, f"{p.params_total / 1e6:.2f}M", f"{p.params_trainable / 1e6:.2f}M", f"{p.gflops:.2f}",
                      f"{p.backbone_ms:.1f}", f"{p.neck_ms:.2f}", f"{p.heads_ms:.1f}", post, f"{p.frame_ms:.1f}",
-                     f"{p.template_ms:.1f}"))
+                     f"{p.frame_cpu_ms:.1f}", f"{p.template_ms:.1f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
              for row in rows]
     if profiles:
         p = profiles[0]
         lines.append(f"(ms: median of {p.repeats} runs, batch 1, {p.device}, {p.threads} threads; "
-                     "frame = backbone + neck + heads on one search crop)")
+                     "frame = backbone + neck + heads on one search crop; frame-cpu = its CPU time, all threads)")
     return "\n".join(lines)
