@@ -158,3 +158,36 @@ def test_simulate_command_rejects_bad_options_in_one_line(tmp_path, capsys):
     assert main(["simulate", str(tmp_path), "--strategies", "guess"]) == 2
     err = capsys.readouterr().err
     assert "Unknown strategy" in err and err.count("\n") == 1
+
+
+def test_shared_passes_give_the_same_counts_with_less_tracking():
+    sequence = synthetic(60)
+
+    def drifting(anchor, box, frame):
+        lost = abs(frame - anchor) > 12
+        return ((300.0, 0.0, 20.0, 20.0) if lost else tuple(sequence.boxes[frame])), 0.8
+
+    config = SimulatorConfig(strategies=("fill",))
+    alone = simulate_sequence(sequence, ScriptedTracker(drifting), config, SyntheticSource(sequence))
+    memo: dict = {}
+    simulate_sequence(sequence, ScriptedTracker(drifting), config, SyntheticSource(sequence), memo)
+    again = simulate_sequence(sequence, ScriptedTracker(drifting), config, SyntheticSource(sequence), memo)
+    assert again.results["fill"].corrections == alone.results["fill"].corrections > 0
+    assert again.results["fill"].frames_tracked == 0 < alone.results["fill"].frames_tracked
+
+
+def test_cancel_stops_between_sequences():
+    from core.errors import Cancelled
+    from core.propagation import CancelToken
+
+    token = CancelToken()
+    seen = []
+
+    def progress(done, total, name):
+        seen.append(done)
+        token.cancel()
+
+    with pytest.raises(Cancelled):
+        simulate([synthetic(10), synthetic(10)], None, SimulatorConfig(strategies=("interpolation",)),
+                 progress=progress, cancel=token)
+    assert seen == [0]
