@@ -240,3 +240,21 @@ def test_gpu_failure_continues_on_the_cpu(tracker, car4, caplog, failure, words)
     assert words in caplog.text
     with pytest.raises(ValueError):  # any other error is a bug and is not swallowed
         victim._run_with_fallback(lambda: (_ for _ in ()).throw(ValueError("bug")))
+
+
+def test_half_precision_path_runs_end_to_end(car4):
+    """The fp16 plumbing used on CUDA (inputs, template boxes, maps back to float32),
+    exercised on the CPU, which resolve_device never picks for fp16 itself."""
+    from core.model import load_model
+    from core.tracking.device import DeviceChoice
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = load_model("lite", "cpu")
+    half = SiamCrossTracker(net, DeviceChoice(torch.device("cpu"), half=True), fuse=True)
+    assert next(half.net.parameters()).dtype == torch.float16
+    frames, box = car4
+    states = [half.init_target(frames[0], box), half.init_target(frames[0], (10.0, 10.0, 30.0, 30.0))]
+    for result in half.track_many(frames[1], states):
+        assert 0.0 <= result.score <= 1.0
+        assert result.maps.score.dtype == np.float32 and np.isfinite(result.maps.reg).all()
