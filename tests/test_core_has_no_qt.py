@@ -41,6 +41,19 @@ def test_no_core_file_imports_qt_statically():
     assert not offenders, "core must not import Qt:\n" + "\n".join(offenders)
 
 
+def test_core_reaches_the_gui_only_through_the_gui_command():
+    """Data flows one way (engine -> GUI): only `siamcross gui` may start the application."""
+    offenders = []
+    for path in sorted(CORE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            if any(name.split(".")[0] == "siamcross_gui" for name in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert all(o.startswith("core/commands/gui.py:") for o in offenders), offenders
+
+
 def test_importing_every_core_module_loads_no_qt():
     modules = core_modules()
     assert "core.cli" in modules and "core.tracking" in modules
