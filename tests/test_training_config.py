@@ -24,6 +24,7 @@ def test_json_file_and_overrides(tmp_path):
     path = tmp_path / "run.json"
     path.write_text(json.dumps({
         "seed": 5,
+        "init_weights": "weights/start.pt",
         "data": {"sources": ["data/otb", {"path": "/abs/coco", "layout": "coco", "weight": 0.5}],
                  "exclude_file": "split.txt"},
         "optim": {"lr": 0.02},
@@ -36,6 +37,7 @@ def test_json_file_and_overrides(tmp_path):
     assert first.path == str(tmp_path / "data" / "otb") and first.layout == "otb"  # relative to the file
     assert (second.path, second.layout, second.weight) == ("/abs/coco", "coco", 0.5)
     assert config.data.exclude_file == str(tmp_path / "split.txt")
+    assert config.init_weights == str(tmp_path / "weights" / "start.pt")
     assert TrainConfig.from_dict(config.to_dict()) == config
 
 

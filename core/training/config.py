@@ -158,7 +158,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
 
 
 def _resolve_paths(config: TrainConfig, base: Path) -> TrainConfig:
-    """Relative data paths in a config file are relative to the file (not the working dir)."""
+    """Relative paths in a config file (data, init weights) are relative to the file, not the working dir."""
 
     def resolve(value: str | None) -> str | None:
         if value is None:
@@ -168,7 +168,7 @@ def _resolve_paths(config: TrainConfig, base: Path) -> TrainConfig:
 
     sources = tuple(dataclasses.replace(s, path=resolve(s.path)) for s in config.data.sources)
     data = dataclasses.replace(config.data, sources=sources, exclude_file=resolve(config.data.exclude_file))
-    return dataclasses.replace(config, data=data)
+    return dataclasses.replace(config, data=data, init_weights=resolve(config.init_weights))
 
 
 def _parse_value(raw: str) -> Any:
