@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from core.annotations.model import FrameLabel, Project, Provenance, Track
+from core.annotations.model import Project, Track
 from core.cli import main
 from core.datasets.sequence import Sequence
 from core.evaluation.simulator import (SimulatorConfig, _fill_segment, _PassCache, _Truth, simulate,
