@@ -23,7 +23,7 @@ from ..model import SiamCrossNet, load_weights, save_weights
 from ..model.config import NAMED_CONFIGS
 from ..training.config import ConfigError, TrainConfig, load_config
 from ..training.distributed import DistContext, barrier, setup_distributed, teardown
-from ..training.feature_cache import CachedPairs, build_feature_cache, finish_sharded_cache
+from ..training.feature_cache import CachedPairs, build_feature_cache, finish_sharded_cache, open_feature_cache
 from ..training.losses import SiamCrossLoss
 from ..training.objective import HeadsOnFeatures, SiamCrossObjective, siamcross_groups
 from ..training.sampler import PairDataset, PairSampler, load_training_data
@@ -118,7 +118,10 @@ def _train(config: TrainConfig, out_dir: Path, ctx: DistContext, resume: Path | 
             return 130
         barrier(ctx)
         if ctx.world_size > 1:
-            cache = finish_sharded_cache(config, net, ctx.world_size)
+            if ctx.is_main:
+                finish_sharded_cache(config, net)
+            barrier(ctx)
+            cache = open_feature_cache(config, net)
         dataset: torch.utils.data.Dataset = CachedPairs(cache)
         model = HeadsOnFeatures(net)
         groups = [ParamGroup("neck+heads", tuple(net.head_parameters()))]

@@ -106,7 +106,7 @@ def build_feature_cache(
     shard=(rank, world): rank r fills pairs r, r+world, ... (ranks share the folder); the
     pairs are the sampler's pairs of epoch ``CACHE_EPOCH``, indices 0..pairs-1.
     """
-    folder = Path(config.cache.dir).expanduser() / cache_key(config, net)
+    folder = cache_folder(config, net)
     folder.mkdir(parents=True, exist_ok=True)
     count = config.cache.pairs
     layout = layout_of(net)
@@ -148,12 +148,19 @@ def build_feature_cache(
     return FeatureCache(folder, count, layout, mode="r")
 
 
-def finish_sharded_cache(config: TrainConfig, net: SiamCrossNet, world: int) -> FeatureCache:
-    """After every rank filled its shard: mark the cache complete (rank 0 calls this)."""
-    folder = Path(config.cache.dir).expanduser() / cache_key(config, net)
-    cache = FeatureCache(folder, config.cache.pairs, layout_of(net), mode="r+")
-    cache.mark_done(config.cache.pairs, folder.name)
-    return FeatureCache(folder, config.cache.pairs, cache.layout, mode="r")
+def cache_folder(config: TrainConfig, net: SiamCrossNet) -> Path:
+    return Path(config.cache.dir).expanduser() / cache_key(config, net)
+
+
+def finish_sharded_cache(config: TrainConfig, net: SiamCrossNet) -> None:
+    """After every rank filled its shard: mark the cache complete (rank 0 only, then a barrier)."""
+    cache = FeatureCache(cache_folder(config, net), config.cache.pairs, layout_of(net), mode="r+")
+    cache.mark_done(config.cache.pairs, cache.folder.name)
+
+
+def open_feature_cache(config: TrainConfig, net: SiamCrossNet) -> FeatureCache:
+    """The finished cache of ``config``, read-only (every rank opens its own view)."""
+    return FeatureCache(cache_folder(config, net), config.cache.pairs, layout_of(net), mode="r")
 
 
 class CachedPairs(torch.utils.data.Dataset):
