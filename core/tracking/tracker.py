@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from core.model import SiamCrossNet, TemplateEncoding, load_model
+from core.model import PostprocessConfig, SiamCrossNet, TemplateEncoding, load_model
 
 from .crops import CropWindow, channel_mean, context_size, crop_many, crop_window, search_size_for
 from .device import DeviceChoice, cpu_fallback, is_out_of_memory, resolve_device
@@ -73,12 +73,13 @@ class SiamCrossTracker:
     """
 
     def __init__(self, net: SiamCrossNet, device: DeviceChoice | str = "auto", fuse: bool = False,
-                 max_batch: int | None = None) -> None:
+                 max_batch: int | None = None, postprocess: PostprocessConfig | None = None) -> None:
         """Track with ``net`` on ``device``.
 
         fuse=True folds BatchNorm into convs (the net then serves inference only, so only
         pass it for a net this tracker owns). max_batch caps the targets of one network
-        pass; None picks CPU_MAX_BATCH on a CPU and no cap on a GPU.
+        pass; None picks CPU_MAX_BATCH on a CPU and no cap on a GPU. postprocess overrides
+        the model's own post-processing knobs (for tuning them; None keeps the model's).
         """
         self._choice = device if isinstance(device, DeviceChoice) else resolve_device(device)
         self._requested_batch = max_batch
@@ -95,7 +96,7 @@ class SiamCrossTracker:
         self._search_size = int(config.search_size)
         self._context = float(config.context_amount)
         self._omega = float(config.omega)
-        self._post = config.postprocess
+        self._post = postprocess if postprocess is not None else config.postprocess
         cells = net.locations().detach().to("cpu", torch.float64).numpy()  # [H, W, 2] crop px
         self._cells = cells
         self._window = cosine_window(cells.shape[0], cells.shape[1])
