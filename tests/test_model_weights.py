@@ -149,3 +149,12 @@ def test_r50_backbone_reads_torchvision_weights_only_from_the_hub_cache(tmp_path
     assert loaded == sorted(backbone.state_dict())
     assert torch.equal(backbone.layer4[2].conv3.weight, reference.layer4[2].conv3.weight)
     assert backbone.layer4[0].conv2.dilation == (4, 4) and backbone.layer3[0].conv2.dilation == (2, 2)
+
+
+def test_a_file_missing_head_tensors_is_refused(lite_net, tmp_path):
+    path = save_weights(lite_net, tmp_path / "lite.pt")
+    payload = torch.load(path, weights_only=True)
+    del payload["state_dict"]["heads.adca.weight"]
+    torch.save(payload, path)
+    with pytest.raises(ModelError, match="does not match"):
+        load_model(path)
