@@ -111,14 +111,16 @@ class Controller(QtCore.QObject):
         edits from a crashed session, ask_recover(recovery) decides whether to replay them.
         """
         from core.annotations.io import load_project
-        from core.media import open_media
+        from core.media import open_media, open_media_ref
 
         plan = plan_open(path)
         if plan.kind == "project":
             project = load_project(plan.path)
             if project.media is None:
                 raise UserError(f"The project {plan.path.name} names no video or image folder.")
-            source = open_media(_resolve_media(project.media.path, plan.path))
+            # the media must be the one the project was labelled on (fingerprint, frame count)
+            ref = replace(project.media, path=str(_resolve_media(project.media.path, plan.path)))
+            source = open_media_ref(ref)
             project_path: Path | None = plan.path
         elif plan.kind == "sequence":
             from core.formats import import_project
@@ -343,7 +345,7 @@ class Controller(QtCore.QObject):
             self.notice.emit("Propagation stopped.")
 
     # --- propagation ----------------------------------------------------------------------
-    def propagate(self, direction: str, all_tracks: bool = False) -> bool:
+    def propagate(self, direction: str, all_tracks: bool = False, stop_frame: int | None = None) -> bool:
         """Start propagating from the current frame; False (with a notice) when nothing to do."""
         from core.propagation import PropagationRequest
 
@@ -363,7 +365,7 @@ class Controller(QtCore.QObject):
             self.notice.emit(f"No box on frame {self.frame + 1} to propagate from.")
             return False
         request = PropagationRequest(track_ids=ids, direction=direction, start_frame=self.frame,
-                                     score_threshold=self.settings.score_threshold)
+                                     stop_frame=stop_frame, score_threshold=self.settings.score_threshold)
         self._start(request, join=None, follow=True)
         return True
 

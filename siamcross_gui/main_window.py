@@ -41,7 +41,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._persist_settings = persist_settings
         self.controller = Controller(self.settings, tracker_factory, self)
         self.last_error: str | None = None
-        self._message_box: QtWidgets.QMessageBox | None = None
+        self.message_box: QtWidgets.QMessageBox | None = None
 
         self.view = FrameView()
         self.boxes = BoxLayer(self.view.view)
@@ -297,7 +297,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                     QtWidgets.QMessageBox.StandardButton.Ok, self)
         box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
-        self._message_box = box
+        self.message_box = box
 
     def settings_dialog(self) -> None:
         dialog = SettingsDialog(self.settings, self)

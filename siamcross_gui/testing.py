@@ -1,0 +1,100 @@
+"""Driving the app from tests, benchmarks and the screenshot script: stand-in trackers, real mouse drags, keys."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtTest import QTest
+
+from core.tracking import IdentityTracker
+from core.tracking.result import ResponseMaps, TrackResult
+
+MOVE_INTERVAL_MS = 25
+DEMO_VIDEO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "bigbuckbunny.mp4"
+
+
+class SlowIdentityTracker(IdentityTracker):
+    """Identity boxes, but each frame takes `delay` seconds (so a run can be cancelled mid-way)."""
+
+    def __init__(self, delay: float = 0.05) -> None:
+        super().__init__()
+        self.delay = delay
+        self.frames_tracked = 0
+        self.lock = threading.Lock()
+
+    def track_many(self, frame_bgr, targets):
+        time.sleep(self.delay)
+        with self.lock:
+            self.frames_tracked += 1
+        return super().track_many(frame_bgr, targets)
+
+
+class MapsTracker(IdentityTracker):
+    """Identity boxes with synthetic response maps and a search region twice the box size,
+    and a score that drops below 0.3 on every 10th tracked frame (for low-confidence tests)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def track_many(self, frame_bgr, targets):
+        self.calls += 1
+        score = 0.1 if self.calls % 10 == 0 else 0.9
+        out = []
+        for t in targets:
+            x, y, w, h = t.box_xywh
+            yy, xx = np.mgrid[0:25, 0:25].astype(np.float32)
+            peak = np.exp(-((xx - 12) ** 2 + (yy - 12) ** 2) / 20.0).astype(np.float32)
+            reg = np.stack([xx + 1, 25 - xx, yy + 1, 25 - yy]).astype(np.float32)
+            maps = ResponseMaps(cls=peak, align=peak[::-1].copy(), score=peak * 0.5, reg=reg)
+            region = (x - w / 2, y - h / 2, 2 * w, 2 * h)
+            out.append(TrackResult(box_xywh=t.box_xywh, score=score, maps=maps, search_region_xywh=region))
+        return out
+
+
+def _send_mouse(viewport: QtWidgets.QWidget, kind: QtCore.QEvent.Type, pos: QtCore.QPoint,
+                button: QtCore.Qt.MouseButton, buttons: QtCore.Qt.MouseButton) -> None:
+    local = QtCore.QPointF(pos)
+    event = QtGui.QMouseEvent(kind, local, QtCore.QPointF(viewport.mapToGlobal(pos)), button, buttons,
+                              QtCore.Qt.KeyboardModifier.NoModifier)
+    QtWidgets.QApplication.sendEvent(viewport, event)
+    if kind == QtCore.QEvent.Type.MouseMove:
+        QTest.qWait(MOVE_INTERVAL_MS)  # pyqtgraph drops moves closer than ~16 ms, as a real hand never sends
+
+
+def drag(widget: QtWidgets.QAbstractScrollArea, start: QtCore.QPoint, end: QtCore.QPoint, steps: int = 8) -> None:
+    """A real left-button press-drag-release on the widget's viewport (as a user would).
+
+    QTest.mouseMove does not carry the pressed button, so pyqtgraph would never see a
+    drag; these are the same QMouseEvents a window system delivers.
+    """
+    viewport = widget.viewport()
+    left, none = QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.MouseButton.NoButton
+    Type = QtCore.QEvent.Type
+    _send_mouse(viewport, Type.MouseMove, start, none, none)
+    _send_mouse(viewport, Type.MouseButtonPress, start, left, left)
+    for i in range(1, steps + 1):
+        p = QtCore.QPoint(round(start.x() + (end.x() - start.x()) * i / steps),
+                          round(start.y() + (end.y() - start.y()) * i / steps))
+        _send_mouse(viewport, Type.MouseMove, p, none, left)
+    _send_mouse(viewport, Type.MouseButtonRelease, end, left, none)
+    QtWidgets.QApplication.processEvents()
+
+
+def click(widget: QtWidgets.QAbstractScrollArea, pos: QtCore.QPoint) -> None:
+    """A real left click on the widget's viewport."""
+    viewport = widget.viewport()
+    left, none = QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.MouseButton.NoButton
+    _send_mouse(viewport, QtCore.QEvent.Type.MouseMove, pos, none, none)
+    _send_mouse(viewport, QtCore.QEvent.Type.MouseButtonPress, pos, left, left)
+    _send_mouse(viewport, QtCore.QEvent.Type.MouseButtonRelease, pos, left, none)
+    QtWidgets.QApplication.processEvents()
+
+
+def key(window: QtWidgets.QWidget, sequence: str) -> None:
+    """Press a key sequence on the window the way the keymap describes it (e.g. 'Ctrl+Z', 'F')."""
+    combo = QtGui.QKeySequence(sequence)[0]
+    QTest.keyClick(window.focusWidget() or window, combo.key(), combo.keyboardModifiers())

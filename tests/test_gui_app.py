@@ -1,0 +1,359 @@
+"""The desktop app driven as a user would: real widgets, real mouse drags and keys, a real
+video decoded by OpenCV, the real worker thread and store. IdentityTracker-style stand-ins
+keep it fast; one test runs the real SiamCross tracker."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from core.annotations.model import Provenance
+from core.errors import ModelError
+from core.tracking import IdentityTracker
+from siamcross_gui.main_window import MainWindow
+from siamcross_gui.settings import AppSettings
+from siamcross_gui.testing import DEMO_VIDEO, MapsTracker, SlowIdentityTracker, click, drag, key
+
+WAIT_MS = 30_000
+
+
+@pytest.fixture(autouse=True)
+def private_config(tmp_path, monkeypatch):
+    """Settings, recent files and autosave journals go to a temporary folder."""
+    monkeypatch.setenv("SIAMCROSS_CONFIG_DIR", str(tmp_path / "config"))
+
+
+@pytest.fixture
+def demo() -> Path:
+    # tests/conftest.py's demo_video names resources/demo/bikes.mp4, which is not in the
+    # repository; the bundled demo is bigbuckbunny.mp4.
+    assert DEMO_VIDEO.exists()
+    return DEMO_VIDEO
+
+
+@pytest.fixture
+def make_window(qtbot):
+    windows: list[MainWindow] = []
+
+    def make(tracker=None, settings: AppSettings | None = None, path: Path | None = None) -> MainWindow:
+        tracker = tracker if tracker is not None else IdentityTracker()
+        factory = tracker if callable(tracker) and not hasattr(tracker, "track_many") else (lambda m, d: tracker)
+        window = MainWindow(settings or AppSettings(), tracker_factory=factory, persist_settings=False)
+        window.ask_recover = lambda recovery: False
+        window.resize(1280, 820)
+        window.show()
+        qtbot.waitExposed(window)
+        if path is not None:
+            assert window.open_path(path), window.last_error
+        activate(qtbot, window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:  # closed here, not by qtbot, so no "save changes?" question blocks
+        window.controller.shutdown()
+        window.close()
+        window.deleteLater()
+
+
+def activate(qtbot, window: MainWindow) -> None:
+    """Give the window keyboard focus (offscreen Qt activates windows asynchronously)."""
+    window.raise_()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is window, timeout=5000)
+    window.view.setFocus()
+
+
+def draw(window: MainWindow, box) -> None:
+    """Press the draw key and drag the box on the frame with the mouse."""
+    key(window, "N")
+    x, y, w, h = box
+    drag(window.view, window.view.viewport_point(x, y), window.view.viewport_point(x + w, y + h))
+
+
+def run_and_wait(qtbot, window: MainWindow, sequence: str) -> bool:
+    """Press a propagation key and wait for the worker; returns whether it was cancelled."""
+    with qtbot.waitSignal(window.controller.propagationFinished, timeout=WAIT_MS) as blocker:
+        key(window, sequence)
+    return blocker.args[0]
+
+
+def boxes_of(window: MainWindow, track_id: int = 1) -> dict:
+    return {f: (l.box, l.provenance) for f, l in window.controller.project.tracks[track_id].frames.items()}
+
+
+# --- opening and drawing ----------------------------------------------------------------------
+def test_opening_the_demo_video_shows_its_first_frame(make_window, demo):
+    window = make_window(path=demo)
+    image = window.view.image.image
+    assert image.shape == (720, 1280, 3)
+    assert image.std() > 10  # a real picture, not a blank
+    assert window.transport.slider.maximum() == window.controller.frame_count - 1 == 131
+    assert "bigbuckbunny.mp4" in window.windowTitle()
+    assert "frame 1 / 132" in window.transport.label.text()
+
+
+def test_drawing_with_the_mouse_creates_a_manual_keyframe(make_window, demo):
+    window = make_window(path=demo)
+    draw(window, (400, 200, 300, 250))
+    project = window.controller.project
+    assert list(project.tracks) == [1]
+    label = project.tracks[1].frames[0]
+    assert label.provenance is Provenance.MANUAL
+    assert label.box == pytest.approx((400, 200, 300, 250), abs=4)
+    assert set(window.boxes.boxes) == {1}
+    assert not window.view.drawing  # one box per draw
+
+
+def test_moving_a_box_with_the_mouse_makes_it_a_keyframe(make_window, demo, qtbot):
+    window = make_window(path=demo)
+    draw(window, (400, 200, 300, 250))
+    run_and_wait(qtbot, window, "F")
+    key(window, "Home")
+    key(window, "Right")
+    assert window.controller.frame == 1
+    assert window.controller.project.tracks[1].frames[1].provenance is Provenance.TRACKED
+    with qtbot.waitSignal(window.controller.propagationFinished, timeout=WAIT_MS):
+        drag(window.view, window.view.viewport_point(550, 325), window.view.viewport_point(650, 375))
+    moved = window.controller.project.tracks[1].frames[1]
+    assert moved.provenance is Provenance.MANUAL
+    assert moved.box == pytest.approx((500, 250, 300, 250), abs=6)
+
+
+# --- propagation ------------------------------------------------------------------------------
+def test_propagate_key_fills_later_frames_in_the_worker_and_the_view_follows(make_window, demo, qtbot):
+    window = make_window(path=demo)
+    draw(window, (400, 200, 300, 250))
+    cancelled = run_and_wait(qtbot, window, "F")
+    assert not cancelled
+    frames = window.controller.project.tracks[1].frames
+    assert sorted(frames) == list(range(132))
+    assert all(frames[f].provenance is Provenance.TRACKED for f in range(1, 132))
+    assert frames[131].box == frames[0].box
+    assert window.controller.frame == 131  # the view followed the tracked frames
+    assert set(window.boxes.boxes) == {1}
+    assert not window.progress.isVisible()
+
+
+def test_escape_cancels_within_one_frame_and_keeps_what_was_done(make_window, demo, qtbot):
+    tracker = SlowIdentityTracker(delay=0.05)
+    window = make_window(tracker=tracker, path=demo)
+    draw(window, (400, 200, 300, 250))
+    with qtbot.waitSignal(window.controller.propagationFinished, timeout=WAIT_MS) as blocker:
+        key(window, "F")
+        qtbot.waitUntil(lambda: tracker.frames_tracked >= 5, timeout=WAIT_MS)
+        key(window, "Esc")
+        at_cancel = tracker.frames_tracked
+    assert blocker.args == [True]
+    assert tracker.frames_tracked <= at_cancel + 1  # stopped within one frame
+    tracked = [f for f, l in window.controller.project.tracks[1].frames.items() if l.provenance is Provenance.TRACKED]
+    assert 5 <= len(tracked) <= at_cancel + 1
+    qtbot.wait(200)
+    assert tracker.frames_tracked <= at_cancel + 1  # and the worker really stopped
+
+
+def test_correction_repropagates_only_up_to_the_next_keyframe_and_undoes_in_one_step(make_window, demo, qtbot):
+    window = make_window(path=demo)
+    c = window.controller
+    draw(window, (400, 200, 300, 250))
+    run_and_wait(qtbot, window, "F")
+    c.seek(80)
+    with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
+        c.set_box(1, (100, 100, 200, 200))  # keyframe at 80; re-propagates 81..131
+    before = boxes_of(window)
+    assert before[100] == ((100, 100, 200, 200), Provenance.TRACKED)
+    c.seek(30)
+    with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
+        drag(window.view, window.view.viewport_point(550, 325), window.view.viewport_point(500, 325))
+    after = boxes_of(window)
+    changed = sorted(f for f in after if after[f] != before[f])
+    assert changed[0] == 30 and after[30][1] is Provenance.MANUAL
+    assert all(30 <= f < 80 for f in changed)  # nothing before the correction or past the next keyframe
+    assert len(changed) > 40
+    key(window, "Ctrl+Z")
+    assert boxes_of(window) == before  # the correction and its re-propagation are one undo step
+    key(window, "Ctrl+Shift+Z")
+    assert boxes_of(window) == after
+
+
+def test_flag_keys_mark_absent_and_occluded(make_window, demo):
+    window = make_window(path=demo)
+    draw(window, (400, 200, 300, 250))
+    key(window, "O")
+    assert window.controller.project.tracks[1].frames[0].flags.occluded
+    key(window, "Right")
+    key(window, "X")
+    label = window.controller.project.tracks[1].frames[1]
+    assert label.flags.absent and label.box is None and label.is_keyframe
+    key(window, "Ctrl+Z")
+    assert 1 not in window.controller.project.tracks[1].frames
+
+
+# --- overlays, timeline -----------------------------------------------------------------------
+def test_overlay_shows_the_response_map_on_the_search_region(make_window, demo, qtbot):
+    window = make_window(tracker=MapsTracker(), path=demo)
+    draw(window, (400, 200, 300, 250))
+    run_and_wait(qtbot, window, "F")
+    overlay = window.overlay
+    assert overlay.isVisible() and overlay.image is not None and overlay.image.max() > 0.4
+    x, y, w, h = window.controller.result_for(131).search_region_xywh
+    rect = overlay.mapRectToParent(overlay.boundingRect())
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == pytest.approx((x, y, w, h), abs=1e-3)
+    score = overlay.image.copy()
+    window.overlay_controls.combo.setCurrentIndex(window.overlay_controls.combo.findData("cls"))
+    assert overlay.image.max() == pytest.approx(1.0, abs=1e-3) and score.max() < 0.6
+    window.overlay_controls.opacity.setValue(20)
+    assert overlay.opacity() == pytest.approx(0.2)
+    key(window, "H")
+    assert not overlay.isVisible()
+    key(window, "H")
+    window.controller.seek(0)  # the keyframe has no tracker output: no overlay there
+    assert not overlay.isVisible()
+
+
+def test_timeline_marks_low_confidence_frames_and_keys_jump_to_them(make_window, demo, qtbot):
+    window = make_window(tracker=MapsTracker(), path=demo)
+    draw(window, (400, 200, 300, 250))
+    run_and_wait(qtbot, window, "F")
+    low = window.timeline.low_frames
+    assert low == list(range(10, 132, 10))
+    window.controller.seek(0)
+    key(window, "]")
+    assert window.controller.frame == 10
+    key(window, "]")
+    assert window.controller.frame == 20
+    key(window, "[")
+    assert window.controller.frame == 10
+    plot = window.timeline.getPlotItem().getViewBox()
+    scene = plot.mapViewToScene(QtCore.QPointF(57, 0.5))
+    point = window.timeline.mapFromScene(scene)
+
+    click(window.timeline, point)
+    assert window.controller.frame == 57
+
+
+# --- errors, saving, export, recovery -----------------------------------------------------------
+def test_worker_error_is_one_message_and_the_worker_stays_ready(make_window, demo, qtbot):
+    calls = []
+
+    def factory(model, device):
+        calls.append(model)
+        if len(calls) == 1:
+            raise ModelError("The weights file siamcross-lite.pt is truncated.")
+        return IdentityTracker()
+
+    window = make_window(tracker=factory, path=demo)
+    draw(window, (400, 200, 300, 250))
+    assert run_and_wait(qtbot, window, "F") is True
+    assert window.last_error == "The weights file siamcross-lite.pt is truncated."
+    assert window.controller.project.tracks[1].frames[0].is_keyframe  # no edit lost
+    box = window.message_box
+    assert box is not None and box.isVisible() and box.text() == window.last_error
+    box.button(QtWidgets.QMessageBox.StandardButton.Ok).click()  # the user reads it and clicks OK
+    activate(qtbot, window)
+    window.controller.seek(0)
+    assert run_and_wait(qtbot, window, "F") is False
+    assert len(window.controller.project.tracks[1].frames) == 132
+
+
+def test_opening_a_broken_file_shows_one_sentence_and_keeps_the_project(make_window, demo, tmp_path):
+    window = make_window(path=demo)
+    draw(window, (400, 200, 300, 250))
+    window.controller.dirty = False  # skip the save question
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all")
+    assert not window.open_path(broken)
+    assert window.last_error and "\n" not in window.last_error
+    assert 1 in window.controller.project.tracks
+
+
+def test_save_export_and_reopen_round_trip(make_window, demo, qtbot, tmp_path):
+    from pycocotools.coco import COCO
+
+    window = make_window(path=demo)
+    draw(window, (400, 200, 300, 250))
+    run_and_wait(qtbot, window, "F")
+    window.controller.update_track(1, label="rabbit")
+    saved = window.controller.save(tmp_path / "demo.json")
+    assert json.loads(saved.read_text())
+    assert window.export_to("coco-vid", tmp_path / "export"), window.last_error
+    annotations = next((tmp_path / "export").rglob("*.json"))
+    coco = COCO(str(annotations))
+    assert len(coco.getAnnIds()) == 132
+    original = {tid: (t.label, dict(t.frames)) for tid, t in window.controller.project.tracks.items()}
+    reopened = make_window(path=saved)
+    again = {tid: (t.label, dict(t.frames)) for tid, t in reopened.controller.project.tracks.items()}
+    assert again == original
+    assert reopened.controller.project_path == saved
+
+
+def test_a_crashed_session_is_recovered_from_the_autosave_journal(make_window, demo, qtbot):
+    first = make_window(path=demo)
+    draw(first, (400, 200, 300, 250))
+    key(first, "Right")
+    draw(first, (420, 210, 300, 250))
+    first.controller.abandon()  # the process dies: no save, journal left behind
+    first.controller.store = None
+    second = make_window()
+    offered = []
+    second.ask_recover = lambda recovery: offered.append(recovery.edits) or True
+    assert second.open_path(demo)
+    assert offered and offered[0] >= 2
+    frames = second.controller.project.tracks[1].frames
+    assert frames[1].box == pytest.approx((420, 210, 300, 250), abs=4)
+    assert second.controller.dirty
+
+
+# --- track list ----------------------------------------------------------------------------------
+def test_track_list_renames_hides_and_deletes_through_the_store(make_window, demo, qtbot):
+    window = make_window(path=demo)
+    draw(window, (400, 200, 300, 250))
+    key(window, "Ctrl+N")
+    drag(window.view, window.view.viewport_point(100, 100), window.view.viewport_point(200, 220))
+    assert sorted(window.controller.project.tracks) == [1, 2]
+    assert window.controller.selected == 2
+    table = window.tracks.table
+    assert table.rowCount() == 2
+    table.item(0, 2).setText("bunny")
+    assert window.controller.project.tracks[1].label == "bunny"
+    table.item(1, 0).setCheckState(QtCore.Qt.CheckState.Unchecked)
+    assert window.controller.project.tracks[2].hidden
+    qtbot.waitUntil(lambda: set(window.boxes.boxes) == {1}, timeout=5000)  # views repaint on the next loop pass
+    table.selectRow(0)
+    assert window.controller.selected == 1
+    window.tracks.delete_button.click()
+    assert sorted(window.controller.project.tracks) == [2]
+    key(window, "Ctrl+Z")
+    assert sorted(window.controller.project.tracks) == [1, 2]
+    assert window.controller.project.tracks[1].label == "bunny"
+
+
+def test_user_keymap_overrides_a_default_key(make_window, demo, tmp_path):
+    keymap = tmp_path / "keys.json"
+    keymap.write_text(json.dumps({"actions": {"next_frame": ["L"]}}))
+    window = make_window(settings=AppSettings(keymap_file=str(keymap)), path=demo)
+    key(window, "L")
+    assert window.controller.frame == 1
+    key(window, "Right")
+    assert window.controller.frame == 1  # the default key is no longer bound
+
+
+@pytest.mark.slow
+def test_real_siamcross_tracker_end_to_end(make_window, demo, qtbot):
+    """The real lite tracker over the last 20 frames: tracked boxes and a non-empty heat map."""
+    window = make_window(tracker=lambda model, device: _real_tracker(), path=demo)
+    window.controller.seek(111)
+    draw(window, (560, 300, 240, 300))
+    assert not run_and_wait(qtbot, window, "F")
+    frames = window.controller.project.tracks[1].frames
+    assert sorted(frames) == list(range(111, 132))
+    assert all(frames[f].provenance is Provenance.TRACKED and 0 <= frames[f].score <= 1 for f in range(112, 132))
+    assert window.overlay.isVisible() and window.overlay.image is not None and window.overlay.image.max() > 0
+
+
+def _real_tracker():
+    from core.tracking import SiamCrossTracker
+
+    return SiamCrossTracker.from_pretrained("lite", device="cpu")
