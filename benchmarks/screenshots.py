@@ -86,10 +86,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # 3. The alignment map, zoomed on the target.
     combo.setCurrentIndex(combo.findData("align"))
-    region = window.controller.result_for(window.controller.frame)
-    if region is not None and region.search_region_xywh is not None:
-        rx, ry, rw, rh = region.search_region_xywh
-        window.view.view.setRange(QtCore.QRectF(rx, ry, rw, rh), padding=0.15)
+    label = window.controller.label_at(1)
+    if label is not None and label.box is not None:
+        bx, by, bw, bh = label.box
+        window.view.view.setRange(QtCore.QRectF(bx - bw * 0.4, by - bh * 0.4, bw * 1.8, bh * 1.8), padding=0)
     save(window, "3-alignment-map-zoom.png")
 
     window.controller.shutdown()
