@@ -60,3 +60,23 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
     bad.write_text(json.dumps({"schedule": {"epochs": "many"}}))
     assert main(["train", str(bad)]) == 2
     assert "must be a number" in capsys.readouterr().err
+
+
+def test_shipped_lite_weights_load_and_track_a_held_out_sequence(seqs_dir, recwarn):
+    from pathlib import Path
+
+    from core.datasets import load_sequences
+    from core.evaluation.metrics import iou
+    from core.tracking import SiamCrossTracker
+
+    shipped = Path(__file__).resolve().parents[1] / "resources" / "models" / "siamcross-lite.pt"
+    payload = torch.load(shipped, weights_only=True)
+    assert shipped.stat().st_size < 30 * 2**20 and payload["config"]["name"] == "siamcross-lite"
+    assert payload["meta"]["steps"] > 0
+    [man] = [s for s in load_sequences(seqs_dir, "otb") if s.name == "Man"]  # held out from training
+    tracker = SiamCrossTracker.from_pretrained("lite", device="cpu")
+    assert not [w for w in recwarn if "untrained" in str(w.message)]
+    tracker.init(man.read_frame(0), tuple(man.boxes[0]))
+    overlaps = [float(iou(np.asarray([tracker.track(man.read_frame(i)).box_xywh]), man.boxes[i:i + 1])[0])
+                for i in range(1, 16)]
+    assert np.mean(overlaps) > 0.5, overlaps
