@@ -85,3 +85,16 @@ def test_truncated_checkpoint_is_a_model_error(tmp_path):
         load_checkpoint(broken)
     with pytest.raises(ModelError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_stop_request_ends_after_the_current_step_with_a_checkpoint(tmp_path):
+    config = tiny_config(epochs=3)
+    seed_everything(config.seed)
+    net = TinyNet()
+    batches = EpochBatches(SyntheticPairs(16), config.seed, config.schedule.batch_size, CPU)
+    calls = []
+    trainer = Trainer(net, tiny_groups(net), mse_objective, batches, config, tmp_path, CPU,
+                      on_progress=lambda p: None, should_stop=lambda: calls.append(1) or len(calls) >= 3)
+    position = trainer.fit()
+    assert position.step == 3
+    assert load_checkpoint(trainer.checkpoint_path)["position"]["step"] == 3
