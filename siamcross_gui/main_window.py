@@ -27,6 +27,7 @@ from .worker import TrackerFactory
 
 log = logging.getLogger(__name__)
 
+TIMELINE_REFRESH_MS = 150
 OPEN_FILTER = "Videos, projects and images (*.mp4 *.avi *.mov *.mkv *.webm *.json *.jpg *.png);;All files (*)"
 
 
@@ -53,6 +54,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tracks = TrackList()
         self._build_layout()
         self._build_status_bar()
+        self._timeline_timer = QtCore.QTimer(self)
+        self._timeline_timer.setSingleShot(True)
+        self._timeline_timer.setInterval(TIMELINE_REFRESH_MS)
+        self._timeline_timer.timeout.connect(self._refresh_timeline)
         self._play_timer = QtCore.QTimer(self)
         self._play_timer.timeout.connect(self._play_tick)
         self.bindings = {}
@@ -405,8 +410,14 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self._refresh_boxes()
         self.tracks.refresh(project, self.controller.selected)
-        self.timeline.refresh(project, self.controller.settings.score_threshold)
+        if not self._timeline_timer.isActive():
+            self._timeline_timer.start()
         self._update_title()
+
+    def _refresh_timeline(self) -> None:
+        """At most ~6 times a second: a curve is rebuilt from every frame of every track."""
+        if self.controller.project is not None:
+            self.timeline.refresh(self.controller.project, self.controller.settings.score_threshold)
 
     def _refresh_boxes(self) -> None:
         project = self.controller.project
@@ -445,6 +456,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.rate_label.setText("")
         self.statusBar().showMessage("Propagation cancelled." if cancelled else "Propagation finished.", 5000)
         self._refresh_all()
+        self._timeline_timer.stop()
+        self._refresh_timeline()
 
     # --- window events -------------------------------------------------------------------
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802

@@ -359,3 +359,86 @@ def _real_tracker():
     from core.tracking import SiamCrossTracker
 
     return SiamCrossTracker.from_pretrained("lite", device="cpu")
+
+
+# --- dialogs, playback, other ways in -----------------------------------------------------------
+def test_opening_an_otb_sequence_shows_its_labels_for_correction(make_window, seqs_dir):
+    sequence = seqs_dir / sorted(p.name for p in seqs_dir.iterdir() if p.is_dir())[0]
+    window = make_window(path=sequence)
+    project = window.controller.project
+    assert project.tracks and window.controller.frame_count > 10
+    track = next(iter(project.tracks.values()))
+    assert track.frames[0].provenance is Provenance.IMPORTED
+    assert set(window.boxes.boxes) == {track.id}
+
+
+def test_dropping_a_video_on_the_window_opens_it(make_window, demo, qtbot):
+    from PySide6 import QtGui
+
+    window = make_window()
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(demo))])
+    drop = QtGui.QDropEvent(QtCore.QPointF(50, 50), QtCore.Qt.DropAction.CopyAction, mime,
+                            QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    assert window.controller.frame_count == 132
+    from siamcross_gui.recent import load_recent
+    assert load_recent()[0] == str(demo.resolve())
+
+
+def test_space_plays_at_the_video_rate_and_stops(make_window, demo, qtbot):
+    window = make_window(path=demo)
+    key(window, "Space")
+    qtbot.waitUntil(lambda: window.controller.frame >= 3, timeout=10_000)
+    key(window, "Space")
+    stopped_at = window.controller.frame
+    qtbot.wait(200)
+    assert window.controller.frame == stopped_at
+
+
+def test_settings_change_the_threshold_and_the_shortcut_list_shows_every_action(make_window, demo, qtbot):
+    window = make_window(tracker=MapsTracker(), path=demo)
+    draw(window, (400, 200, 300, 250))
+    run_and_wait(qtbot, window, "F")
+    assert len(window.timeline.low_frames) == 13
+    window.apply_settings(window.settings.with_(score_threshold=0.95))
+    qtbot.waitUntil(lambda: len(window.timeline.low_frames) == 131, timeout=5000)
+    key(window, "F1")
+    dialog = qtbot.waitUntil(lambda: _visible_dialog(window) is not None, timeout=5000) or _visible_dialog(window)
+    texts = {dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    assert {b.text for b in window.bindings.values()} == texts
+    dialog.close()
+
+
+def _visible_dialog(window):
+    from siamcross_gui.shortcuts import ShortcutsDialog
+
+    found = [d for d in window.findChildren(ShortcutsDialog) if d.isVisible()]
+    return found[0] if found else None
+
+
+def test_export_dialog_offers_every_format(make_window, demo):
+    from core.formats import FORMATS
+    from siamcross_gui.export_dialog import ExportDialog
+
+    dialog = ExportDialog(Path("/tmp/out"))
+    offered = [dialog.format_combo.itemData(i) for i in range(dialog.format_combo.count())]
+    assert offered == list(FORMATS)
+    assert dialog.choice == (offered[0], Path("/tmp/out"))
+    dialog.deleteLater()
+
+
+def test_correcting_while_a_run_is_going_cancels_it_and_repropagates_from_the_correction(make_window, demo, qtbot):
+    tracker = SlowIdentityTracker(delay=0.02)
+    window = make_window(tracker=tracker, path=demo)
+    c = window.controller
+    draw(window, (400, 200, 300, 250))
+    with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS) as blocker:
+        key(window, "F")
+        qtbot.waitUntil(lambda: tracker.frames_tracked >= 3, timeout=WAIT_MS)
+        c.set_box(1, (100, 100, 50, 50), frame=2)
+    assert blocker.args == [False]  # the re-propagation after the correction ran to its end
+    frames = c.project.tracks[1].frames
+    assert frames[2].is_keyframe and frames[2].box == (100, 100, 50, 50)
+    assert frames[131].box == (100, 100, 50, 50) and frames[1].box == pytest.approx((400, 200, 300, 250), abs=4)
+    assert window.last_error is None
