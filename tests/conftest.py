@@ -53,6 +53,6 @@ def nanotrack_dir() -> Path:
 @pytest.fixture(scope="session")
 def demo_video() -> Path:
     """The bundled demo video (ships in resources/, always present)."""
-    path = PROJECT_ROOT / "resources" / "demo" / "bikes.mp4"
+    path = PROJECT_ROOT / "resources" / "demo" / "bigbuckbunny.mp4"
     assert path.exists(), "resources/demo/bigbuckbunny.mp4 is part of the repository"
     return path
