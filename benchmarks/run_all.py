@@ -24,6 +24,7 @@ BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("Media: open, sequential/random reads, cache, save/load", "benchmarks.media_bench", []),
     ("End to end: propagation over a real 720p video, memory over a long video", "benchmarks.propagation_bench", []),
     ("GUI: event-loop delay while propagating, first frame, scrubbing", "benchmarks.gui_latency", []),
+    ("Annotation effort: corrections per 100 frames by strategy", "benchmarks.simulate_bench", ["--quick"]),
     ("Accuracy: ours beside OpenCV's trackers on the shared sequences", "benchmarks.accuracy_bench", []),
 ]
 
