@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 Box = tuple[float, float, float, float]
 MIN_BOX_SIDE = 2.0

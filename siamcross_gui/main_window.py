@@ -6,7 +6,6 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from core.annotations.model import Provenance
 from core.errors import UserError
 
 from .box_items import BoxLayer, BoxView, tag_text

@@ -39,7 +39,7 @@ def _is_cuda_oom(error: BaseException) -> bool:
 
 
 class PropagationWorker(QtCore.QObject):
-    """Lives in the worker thread; every slot runs there."""
+    """Lives in the worker thread; WorkerHost connects its methods with queued connections, so they run there."""
 
     started = QtCore.Signal(object)    # the request
     stepped = QtCore.Signal(object)    # core.propagation.PropagationStep
@@ -56,20 +56,16 @@ class PropagationWorker(QtCore.QObject):
         self._tracker: MultiTargetTracker | None = None
         self._source = None
         self._media_path: str | None = None
-        self.cancel_token = None
 
     # --- configuration (queued from the GUI) -------------------------------------------------
-
     def configure(self, model: str, device: str) -> None:
         if (model, device) != (self._model, self._device):
             self._model, self._device, self._tracker = model, device, None
-
 
     def set_media(self, path: str) -> None:
         if path != self._media_path:
             self._close_source()
             self._media_path = path
-
 
     def shutdown(self) -> None:
         self._close_source()
@@ -93,7 +89,6 @@ class PropagationWorker(QtCore.QObject):
         return self._source, self._tracker
 
     # --- the generator loop ----------------------------------------------------------------
-
     def run(self, project: Project, request, cancel) -> None:
         """Propagate; one `stepped` per frame; `finished` or `failed` exactly once."""
         from core.propagation import propagate
