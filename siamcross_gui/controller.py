@@ -63,6 +63,7 @@ class Controller(QtCore.QObject):
         self.worker.worker.notice.connect(self.notice)
         self._pending: list = []
         self._queued: tuple | None = None  # (request, join, follow) waiting for a cancelled run to end
+        self._discarding = False  # a run of a project that was closed is winding down
         self._join: int | None = None
         self._run_started = 0.0
         self._run_done = 0
@@ -174,6 +175,9 @@ class Controller(QtCore.QObject):
         """Close the project; its journal is deleted (the user saved or chose to discard)."""
         if self.worker.busy:
             self.worker.cancel()
+            self._discarding = True  # what the old run still sends belongs to the closed project
+        self._pending.clear()
+        self._queued = None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -393,6 +397,8 @@ class Controller(QtCore.QObject):
         self.worker.cancel()
 
     def _on_step(self, step) -> None:
+        if self._discarding:
+            return
         self._pending.append(step)
         self._run_done, self._run_total = step.done, step.total
 
@@ -441,6 +447,10 @@ class Controller(QtCore.QObject):
 
     def _on_worker_finished(self, cancelled: bool) -> None:
         self._apply_timer.stop()
+        if self._discarding:
+            self._discarding = False
+            self.propagationFinished.emit(True)
+            return
         self._apply_pending()
         self._join = None
         queued, self._queued = self._queued, None
@@ -451,6 +461,10 @@ class Controller(QtCore.QObject):
 
     def _on_worker_failed(self, message: str) -> None:
         self._apply_timer.stop()
+        if self._discarding:
+            self._discarding = False
+            self.propagationFinished.emit(True)
+            return
         self._apply_pending()
         self._join = None
         self._queued = None

@@ -442,3 +442,17 @@ def test_correcting_while_a_run_is_going_cancels_it_and_repropagates_from_the_co
     assert frames[2].is_keyframe and frames[2].box == (100, 100, 50, 50)
     assert frames[131].box == (100, 100, 50, 50) and frames[1].box == pytest.approx((400, 200, 300, 250), abs=4)
     assert window.last_error is None
+
+
+def test_opening_another_video_mid_run_never_writes_the_old_run_into_the_new_project(make_window, demo, qtbot):
+    tracker = SlowIdentityTracker(delay=0.03)
+    window = make_window(tracker=tracker, path=demo)
+    draw(window, (400, 200, 300, 250))
+    with qtbot.waitSignal(window.controller.propagationFinished, timeout=WAIT_MS):
+        key(window, "F")
+        qtbot.waitUntil(lambda: tracker.frames_tracked >= 3, timeout=WAIT_MS)
+        window.controller.dirty = False  # skip the save question
+        assert window.open_path(demo)
+        window.controller.add_track()  # the new project has a track 1 too
+    qtbot.wait(100)
+    assert window.controller.project.tracks[1].frames == {}
