@@ -12,6 +12,32 @@ from core.annotations.model import Project
 COL_SHOW, COL_ID, COL_LABEL, COL_FRAMES = range(4)
 
 
+class ClassDelegate(QtWidgets.QStyledItemDelegate):
+    """Edits a track's class with an editable combo of the project's classes (new names allowed)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.classes: list[str] = []
+
+    def createEditor(self, parent, option, index):  # noqa: N802 (Qt naming)
+        combo = QtWidgets.QComboBox(parent)
+        combo.setEditable(True)
+        combo.addItems(self.classes)
+        combo.setInsertPolicy(QtWidgets.QComboBox.InsertPolicy.NoInsert)
+        finish = lambda *_: (self.commitData.emit(combo), self.closeEditor.emit(combo))  # noqa: E731
+        combo.lineEdit().returnPressed.connect(finish)  # Return in the text commits, as in a plain cell
+        combo.activated.connect(finish)                 # so does picking a class from the list
+        return combo
+
+    def setEditorData(self, editor, index):  # noqa: N802
+        editor.setCurrentText(str(index.data() or ""))
+
+    def setModelData(self, editor, model, index):  # noqa: N802
+        text = editor.currentText().strip()
+        if text:
+            model.setData(index, text)
+
+
 class TrackList(QtWidgets.QWidget):
     selectionChanged = QtCore.Signal(object)   # track id or None
     addRequested = QtCore.Signal()
@@ -34,6 +60,8 @@ class TrackList(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.DoubleClicked
                                    | QtWidgets.QAbstractItemView.EditTrigger.EditKeyPressed)
         self.table.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
+        self.class_delegate = ClassDelegate(self.table)
+        self.table.setItemDelegateForColumn(COL_LABEL, self.class_delegate)
         self.add_button = QtWidgets.QPushButton("Add")
         self.color_button = QtWidgets.QPushButton("Colour…")
         self.delete_button = QtWidgets.QPushButton("Delete")
@@ -57,6 +85,7 @@ class TrackList(QtWidgets.QWidget):
     # --- mirror the project ---------------------------------------------------------------
     def refresh(self, project: Project, selected: int | None) -> None:
         self._filling = True
+        self.class_delegate.classes = list(project.classes)
         try:
             ids = sorted(project.tracks)
             self.table.setRowCount(len(ids))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6 import QtCore, QtWidgets
+from PySide6.QtTest import QTest
 
 from core.annotations.model import Provenance
 from core.errors import ModelError
@@ -320,6 +321,14 @@ def test_track_list_renames_hides_and_deletes_through_the_store(make_window, dem
     assert table.rowCount() == 2
     table.item(0, 2).setText("bunny")
     assert window.controller.project.tracks[1].label == "bunny"
+    qtbot.waitUntil(lambda: "bunny" in window.tracks.class_delegate.classes, timeout=5000)
+    table.editItem(table.item(1, 2))  # the class editor offers the project's classes
+    editor = table.findChild(QtWidgets.QComboBox)
+    assert editor is not None and "bunny" in [editor.itemText(i) for i in range(editor.count())]
+    editor.setCurrentText("bunny")
+    QTest.keyClick(editor.lineEdit(), QtCore.Qt.Key.Key_Return)  # commit and close the editor
+    assert window.controller.project.tracks[2].label == "bunny"
+    window.view.setFocus()
     table.item(1, 0).setCheckState(QtCore.Qt.CheckState.Unchecked)
     assert window.controller.project.tracks[2].hidden
     qtbot.waitUntil(lambda: set(window.boxes.boxes) == {1}, timeout=5000)  # views repaint on the next loop pass
