@@ -125,3 +125,27 @@ def test_colour_blur_and_grey_keep_shape_and_change_pixels():
         assert out.shape == crop.shape and out.dtype == np.uint8 and not np.array_equal(out, crop)
     grey = augment.to_grayscale(crop)
     assert np.array_equal(grey[..., 0], grey[..., 1]) and np.array_equal(grey[..., 1], grey[..., 2])
+
+
+def test_hard_negatives_come_from_the_templates_scene_with_the_target_outside_the_crop(small_data):
+    config, data = small_data
+    hard = DataConfig(sources=config.sources, negative_fraction=1.0, hard_negative_fraction=1.0)
+    sampler = PairSampler(data, hard, NO_AUGMENT, seed=3)
+    pairs = [sampler.sample(0, i) for i in range(30)]
+    assert {p.kind for p in pairs} == {"hard_negative"}
+    for pair in pairs:
+        assert not pair.positive
+        t_name, s_name = (origin.split("#")[0] for origin in pair.origin)
+        assert t_name == s_name  # same sequence (nearby frame) or same still image
+        x1, y1, x2, y2 = pair.search_box  # the target, in search-crop pixels
+        assert x2 <= 0 or y2 <= 0 or x1 >= SEARCH_SIZE or y1 >= SEARCH_SIZE, pair.origin
+    # most of them show scene, not padding: the crop is not one flat colour
+    assert sum(float(p.search.std()) > 5.0 for p in pairs) >= 25
+
+
+def test_hard_negative_share_follows_the_config(small_data):
+    config, data = small_data
+    mixed = DataConfig(sources=config.sources, negative_fraction=0.5, hard_negative_fraction=0.5)
+    kinds = [PairSampler(data, mixed, NO_AUGMENT, seed=4).sample(0, i).kind for i in range(200)]
+    assert 25 <= kinds.count("hard_negative") <= 75  # ~25 % of 200
+    assert 25 <= kinds.count("negative") <= 75

@@ -48,6 +48,10 @@ class DataConfig:
     samples_per_epoch: int = 600_000  # pysot's VIDEOS_PER_EPOCH scale; tiny configs set it small
     max_frame_gap: int = 100  # template and search at most this many frames apart
     negative_fraction: float = 0.2  # template and search from different objects, all-negative labels
+    # share of the negatives cut from the template's own scene (another object of the image,
+    # or background of a nearby frame with the target outside the crop): DaSiamRPN-style
+    # hard negatives that look like the target's surroundings, the cause of drift to clutter
+    hard_negative_fraction: float = 0.0
     min_box_side: float = 4.0  # boxes smaller than this (px) are never sampled
     workers: int = 0
 

@@ -27,7 +27,7 @@ import torch
 
 from ..datasets.sequence import Sequence
 from ..errors import FormatError, MediaError
-from ..tracking.crops import channel_mean
+from ..tracking.crops import CropWindow, channel_mean, context_size, crop_window, search_size_for
 from . import augment
 from .config import AugmentConfig, DataConfig, DataSource
 
@@ -55,7 +55,7 @@ class PairSample:
     search: np.ndarray
     search_box: np.ndarray
     positive: bool
-    kind: str  # "video" | "static" | "negative"
+    kind: str  # "video" | "static" | "negative" | "hard_negative"
     origin: tuple[str, str] = ("", "")  # where template and search came from, "<name>#<frame or box>"
 
 
@@ -169,6 +169,17 @@ def read_coco_images(root: Path) -> list[StaticImage]:
     return images
 
 
+def _outside(box_xyxy: np.ndarray, size: int) -> bool:
+    """True when a crop-pixel box lies wholly outside a size x size crop."""
+    x1, y1, x2, y2 = (float(v) for v in box_xyxy)
+    return x2 <= 0.0 or y2 <= 0.0 or x1 >= size or y1 >= size
+
+
+def _overlap(center: float, side: float, extent: int) -> float:
+    """Length of [center - side/2, center + side/2] inside [0, extent]."""
+    return max(0.0, min(center + side / 2.0, float(extent)) - max(center - side / 2.0, 0.0))
+
+
 def _usable_boxes(boxes: np.ndarray, min_side: float) -> np.ndarray:
     finite = np.isfinite(boxes).all(axis=1)
     safe = np.where(finite[:, None], boxes, 0.0)
@@ -187,6 +198,7 @@ class PairSampler:
         self._image_boxes = [np.flatnonzero(_usable_boxes(i.boxes, config.min_box_side)) for i in data.images]
         total = data.video_weight + data.static_weight
         self._p_video = data.video_weight / total if total > 0 else 0.0
+        self._last_read: tuple[tuple, np.ndarray] | None = None
 
     def rng(self, epoch: int, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, int(epoch), int(index)])
@@ -195,6 +207,8 @@ class PairSampler:
         rng = self.rng(epoch, index)
         negative = rng.random() < self.config.negative_fraction
         template_handle, template_xywh = self._draw_object(rng)
+        if negative and self.config.hard_negative_fraction > 0 and rng.random() < self.config.hard_negative_fraction:
+            return self._hard_negative(rng, template_handle, template_xywh)
         if negative:
             search_handle, search_xywh, kind = *self._draw_object(rng, avoid=template_handle), "negative"
         else:
@@ -234,24 +248,66 @@ class PairSampler:
         other = int(rng.choice(near))
         return ("seq", s, other), self.data.sequences[s].boxes[other], "video"
 
+    def _hard_negative(self, rng: np.random.Generator, handle: tuple, box: np.ndarray) -> PairSample:
+        """A negative from the template's own scene: the search crop (at the target's scale, as
+        the tracker cuts it) is centred on another object of the image, or on background of a
+        nearby frame, always with the target wholly outside the crop."""
+        if handle[0] == "img":
+            search_handle, target = handle, box
+            others = [b for b in self._image_boxes[handle[1]] if b != handle[2]]
+        else:
+            search_handle, target, _ = self._partner(rng, handle, box)
+            others = []
+        x, y, w, h = (float(v) for v in target)
+        side = search_size_for(context_size(w, h, CONTEXT_AMOUNT), TEMPLATE_SIZE, SEARCH_SIZE)
+        side *= 1.0 + rng.uniform(-self.augment.search_scale, self.augment.search_scale)
+        height, width = self._image_size(search_handle)
+        window = None
+        if others:
+            ox, oy, ow, oh = self.data.images[handle[1]].boxes[int(rng.choice(others))]
+            candidate = crop_window((ox + ow / 2.0, oy + oh / 2.0), side, SEARCH_SIZE)
+            if _outside(candidate.box_to_crop_xyxy(target), SEARCH_SIZE):
+                window = candidate
+        if window is None:  # background: of 8 random directions, the crop that shows the most image
+            reach = (side + max(w, h)) / 2.0
+            best = -1.0
+            for _ in range(8):
+                angle = rng.uniform(0.0, 2.0 * math.pi)
+                distance = reach * rng.uniform(1.05, 1.5) / max(abs(math.cos(angle)), abs(math.sin(angle)))
+                center = (x + w / 2.0 + distance * math.cos(angle), y + h / 2.0 + distance * math.sin(angle))
+                inside = _overlap(center[0], side, width) * _overlap(center[1], side, height)
+                if inside > best:
+                    best, window = inside, crop_window(center, side, SEARCH_SIZE)
+        return self._make_pair(rng, handle, box, search_handle, target, False, "hard_negative", search_window=window)
+
+    def _image_size(self, handle: tuple) -> tuple[int, int]:
+        return self._read(handle).shape[:2]
+
     def _read(self, handle: tuple) -> np.ndarray:
+        """The frame or image of ``handle``; the last one read is kept (a hard negative reads it twice)."""
+        key = handle[:3] if handle[0] == "seq" else handle[:2]
+        if self._last_read is not None and self._last_read[0] == key:
+            return self._last_read[1]
         if handle[0] == "seq":
-            return self.data.sequences[handle[1]].read_frame(handle[2])
-        path = self.data.images[handle[1]].path
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise MediaError(f"Cannot decode training image {path}.")
+            image = self.data.sequences[handle[1]].read_frame(handle[2])
+        else:
+            path = self.data.images[handle[1]].path
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise MediaError(f"Cannot decode training image {path}.")
+        self._last_read = (key, image)
         return image
 
     # -- cropping and augmenting ----------------------------------------------------
-    def _make_pair(self, rng, t_handle, t_box, s_handle, s_box, positive: bool, kind: str) -> PairSample:
+    def _make_pair(self, rng, t_handle, t_box, s_handle, s_box, positive: bool, kind: str,
+                   search_window: CropWindow | None = None) -> PairSample:
         aug = self.augment
         t_image = self._read(t_handle)
         s_image = t_image if s_handle == t_handle else self._read(s_handle)
         t_window = augment.jittered_window(t_box, rng, TEMPLATE_SIZE, TEMPLATE_SIZE, CONTEXT_AMOUNT,
                                            aug.template_shift, aug.template_scale)
-        s_window = augment.jittered_window(s_box, rng, SEARCH_SIZE, TEMPLATE_SIZE, CONTEXT_AMOUNT,
-                                           aug.search_shift, aug.search_scale)
+        s_window = search_window or augment.jittered_window(s_box, rng, SEARCH_SIZE, TEMPLATE_SIZE, CONTEXT_AMOUNT,
+                                                            aug.search_shift, aug.search_scale)
         template, template_box = augment.cut(t_image, t_window, t_box, channel_mean(t_image))
         search, search_box = augment.cut(s_image, s_window, s_box, channel_mean(s_image))
         search, search_box = augment.stretch_aspect(search, search_box, augment.random_aspect(rng, aug.aspect))
