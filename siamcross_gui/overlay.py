@@ -19,26 +19,6 @@ MAP_KINDS: dict[str, str] = {
     "extent": "Regression extent",
 }
 COLORMAP = pg.colormap.get("inferno")
-SEARCH_SIZE = 255  # ModelConfig.search_size: the crop search_region_xywh spans, in crop pixels
-MAP_STRIDE = 8     # ModelConfig.stride: crop pixels per response-map cell
-
-
-def maps_rect(search_region_xywh: tuple[float, float, float, float], map_hw: tuple[int, int],
-              search_size: int = SEARCH_SIZE, stride: int = MAP_STRIDE) -> tuple[float, float, float, float]:
-    """Frame rectangle the response-map cells cover inside the search crop.
-
-    The tracker reports the whole search crop; its H x W cells are centred in the crop
-    (cell k at (S-1)/2 + stride*(k - (H-1)/2), core.model.geometry.output_locations), each
-    one stride wide, so the map covers stride*H crop pixels around the crop centre.
-    """
-    x, y, w, h = search_region_xywh
-    rows, cols = map_hw
-    centre = (search_size - 1) / 2.0
-    scale_x, scale_y = w / search_size, h / search_size
-    u0, v0 = centre - stride * cols / 2.0, centre - stride * rows / 2.0
-    return (x + u0 * scale_x, y + v0 * scale_y, stride * cols * scale_x, stride * rows * scale_y)
-
-
 def map_image(maps: ResponseMaps, kind: str) -> np.ndarray:
     """HxW float32 in [0, 1] for the chosen map; extent = predicted box area, normalised."""
     if kind == "extent":
@@ -92,7 +72,7 @@ class OverlayItem(pg.ImageItem):
             return
         image = map_image(result.maps, self.kind)
         self.setImage(image, autoLevels=False, levels=(0.0, 1.0))
-        self.setRect(QtCore.QRectF(*maps_rect(result.search_region_xywh, image.shape)))
+        self.setRect(QtCore.QRectF(*result.search_region_xywh))  # the frame rectangle the cells cover
         self.show()
 
 

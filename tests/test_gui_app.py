@@ -202,8 +202,8 @@ def test_overlay_shows_the_response_map_on_the_search_region(make_window, demo, 
     x, y, w, h = window.controller.result_for(131).search_region_xywh
     rect = overlay.mapRectToParent(overlay.boundingRect())
     cx, cy = rect.center().x(), rect.center().y()
-    assert (cx, cy) == pytest.approx((x + w / 2 - 0.5 * w / 255, y + h / 2 - 0.5 * h / 255), abs=1e-3)
-    assert (rect.width(), rect.height()) == pytest.approx((w * 200 / 255, h * 200 / 255), abs=1e-3)
+    assert (cx, cy) == pytest.approx((x + w / 2, y + h / 2), abs=1e-3)
+    assert (rect.width(), rect.height()) == pytest.approx((w, h), abs=1e-3)
     score = overlay.image.copy()
     window.overlay_controls.combo.setCurrentIndex(window.overlay_controls.combo.findData("cls"))
     assert overlay.image.max() == pytest.approx(1.0, abs=1e-3) and score.max() < 0.6

@@ -138,17 +138,6 @@ def test_map_image_for_every_kind_is_in_unit_range():
         map_image(maps, "nonsense")
 
 
-def test_maps_rect_puts_the_cells_where_the_network_reads_them():
-    from siamcross_gui.overlay import maps_rect
-
-    # a 510 px crop (2 frame px per crop px) at (100, 50); 25x25 cells of 8 crop px centred on 127
-    x, y, w, h = maps_rect((100.0, 50.0, 510.0, 510.0), (25, 25))
-    assert (w, h) == (400.0, 400.0)
-    assert x == pytest.approx(100 + (127 - 100) * 2)
-    first_cell_centre = x + 8.0  # half a cell: 4 crop px = 8 frame px
-    assert first_cell_centre == pytest.approx(100 + (127 - 8 * 12) * 2)  # the network's cell 0
-
-
 def test_drawn_box_is_clipped_to_the_frame():
     assert clip_box((-10, 5, 50, 20), (100, 80)) == (0.0, 5.0, 40.0, 20.0)
     assert clip_box((90, 70, 50, 50), (100, 80)) == (90.0, 70.0, 10.0, 10.0)

@@ -73,9 +73,13 @@ def test_search_region_is_centred_on_the_previous_box_with_context(tracker, car4
     x, y, w, h = box
     p = 0.5 * (w + h)
     side = np.sqrt((w + p) * (h + p)) * 255 / 127
+    # The maps' cells sit one stride apart around the crop centre ((S - 1) / 2 in crop px),
+    # so they cover stride * H of the S crop pixels: that is the region the GUI overlays.
+    cells = result.maps.score.shape[0] * tracker.net.config.stride
     rx, ry, rw, rh = result.search_region_xywh
-    assert (rw, rh) == pytest.approx((side, side))
-    assert (rx + rw / 2, ry + rh / 2) == pytest.approx((x + w / 2, y + h / 2))
+    assert (rw, rh) == pytest.approx((side * cells / 255, side * cells / 255))
+    shift = 0.5 * side / 255  # crop pixel centres vs continuous crop coordinates
+    assert (rx + rw / 2, ry + rh / 2) == pytest.approx((x + w / 2 - shift, y + h / 2 - shift))
 
 
 @pytest.mark.parametrize("max_batch", [None, 2])
@@ -118,7 +122,7 @@ def test_next_search_is_centred_on_the_last_result_and_keyframes_restart(tracker
         assert centre == pytest.approx((x + w / 2, y + h / 2))
     second = tracker.track_many(frames[2], [state])[0]
     rx, ry, rw, rh = second.search_region_xywh
-    assert (rx + rw / 2, ry + rh / 2) == pytest.approx(centre)
+    assert (rx + rw / 2, ry + rh / 2) == pytest.approx(centre, abs=rw / 200)  # half a crop pixel
     again = tracker.init_target(frames[2], (60.0, 40.0, 50.0, 40.0))  # an edited keyframe restarts cleanly
     assert again.box_xywh == pytest.approx((60.0, 40.0, 50.0, 40.0))
 
@@ -258,3 +262,18 @@ def test_half_precision_path_runs_end_to_end(car4):
     for result in half.track_many(frames[1], states):
         assert 0.0 <= result.score <= 1.0
         assert result.maps.score.dtype == np.float32 and np.isfinite(result.maps.reg).all()
+
+
+def test_search_region_puts_each_map_cell_where_the_network_reads_it(tracker, car4):
+    """The GUI draws cell (r, c) of the maps at region + (c + 0.5, r + 0.5) * cell size."""
+    frames, box = car4
+    state = tracker.init_target(frames[0], box)
+    window = tracker._search_window(state)  # the crop the next track() reads
+    result = tracker.track_many(frames[1], [state])[0]
+    rows, cols = result.maps.score.shape
+    x, y, w, h = result.search_region_xywh
+    cells = tracker.net.locations().detach().numpy()  # [H, W, 2] crop px
+    for r, c in [(0, 0), (rows - 1, cols - 1), (rows // 2, 3)]:
+        expected = window.crop_to_frame_xy(float(cells[r, c, 0]), float(cells[r, c, 1]))
+        drawn = (x + (c + 0.5) * w / cols, y + (r + 0.5) * h / rows)
+        assert drawn == pytest.approx(expected, abs=1e-6)

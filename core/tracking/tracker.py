@@ -99,6 +99,9 @@ class SiamCrossTracker:
         self._post = postprocess if postprocess is not None else config.postprocess
         cells = net.locations().detach().to("cpu", torch.float64).numpy()  # [H, W, 2] crop px
         self._cells = cells
+        half_cell = float(config.stride) / 2.0  # each map cell covers one stride around its location
+        self._maps_extent = (cells[..., 0].min() - half_cell, cells[..., 1].min() - half_cell,
+                             cells[..., 0].max() + half_cell, cells[..., 1].max() + half_cell)
         self._window = cosine_window(cells.shape[0], cells.shape[1])
         self._state: TargetState | None = None
 
@@ -214,6 +217,13 @@ class SiamCrossTracker:
         side = search_size_for(context_size(w, h, self._context), self._template_size, self._search_size)
         return crop_window(state.center_xy, side, self._search_size)
 
+    def _maps_region(self, window: CropWindow) -> tuple[float, float, float, float]:
+        """The frame rectangle the response-map cells cover (what the GUI overlays the maps on)."""
+        u0, v0, u1, v1 = self._maps_extent
+        x0, y0 = window.crop_to_frame_xy(u0, v0)
+        x1, y1 = window.crop_to_frame_xy(u1, v1)
+        return (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+
     def _track_batch(self, frame: np.ndarray, states: list[TargetState]) -> list[TrackResult]:
         for state in states:
             if state.generation != self._generation:  # the net moved since this target started
@@ -243,6 +253,6 @@ class SiamCrossTracker:
                 box_xywh=clip_box(*state.center_xy, *state.size_wh, width, height),
                 score=float(decision.score[i]),
                 maps=ResponseMaps(cls=maps[i, 0], align=maps[i, 1], score=maps[i, 2], reg=maps[i, 3:7]),
-                search_region_xywh=window.region_xywh(),
+                search_region_xywh=self._maps_region(window),
             ))
         return results
