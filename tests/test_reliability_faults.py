@@ -190,3 +190,31 @@ def test_export_to_a_full_or_read_only_disk_is_one_line_and_the_project_is_intac
     monkeypatch.undo()
     assert project_path.read_bytes() == original
     assert load_project(project_path).tracks[1].frames[0].is_keyframe
+
+
+def test_propagate_over_a_video_damaged_in_the_middle_stops_there_and_keeps_the_frames_before(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """`siamcross propagate` meets a frame that will not decode: one line naming it, exit 2, the
+    project file untouched, and every frame tracked before it in the journal (rerun resumes)."""
+    from core.annotations.journal import read_journal
+    from tests.test_reliability_support import save_real_project
+
+    data = bytearray(write_video(tmp_path / "clip.mp4", 120, size=(160, 120)).read_bytes())
+    middle = len(data) // 2
+    data[middle: middle + 5000] = bytes(5000)  # wipe a stretch of the stream: frames from ~60 on are lost
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    with open_media(damaged) as source:
+        broken = source.damaged_frames[0]
+        assert 10 < broken < source.info.frame_count - 1
+    project_path = save_real_project(damaged, tmp_path / "p.json", tracks=2)
+    original = project_path.read_bytes()
+    monkeypatch.setattr("core.commands.propagate._tracker", lambda model, device: IdentityTracker())
+    assert main(["propagate", str(project_path), "--all"]) == 2
+    lines = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines() if line.strip()]
+    assert lines[-1].startswith("siamcross propagate: ") and f"Frame {broken}" in lines[-1], lines
+    assert all("frames/s" in line and "siamcross" not in line for line in lines[:-1]), lines  # progress only
+    assert project_path.read_bytes() == original
+    recovery = read_journal(project_path)
+    assert recovery is not None
+    assert all(sorted(recovery.project.tracks[t].frames) == list(range(broken)) for t in (1, 2))

@@ -167,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"siamcross propagate: cancelled; saved {written} frame labels to {out}.", file=sys.stderr)
             raise
         except BaseException:
+            bar.end()  # the error that follows gets a line of its own, not the tail of the progress line
             if journal.lines_written:
                 journal.close()  # an error mid-run: the journal keeps every frame done for recovery
             else:

@@ -103,6 +103,11 @@ class Progress:
         self._interval = interval_s
         self._last = 0.0
 
+    @property
+    def shown(self) -> bool:
+        """Whether a progress line is on screen (an error must then start on a new line)."""
+        return self._last > 0.0
+
     def update(self, done: int, total: int | None, fps: float, force: bool = False) -> None:
         now = time.perf_counter()
         if not force and now - self._last < self._interval:
@@ -154,13 +159,18 @@ def run(args: argparse.Namespace) -> int:
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(["frame", "x", "y", "w", "h", "score"])
         writer.writerow([first_index, *(f"{v:.2f}" for v in start_box), "1.0000"])
-        for index, frame in frames:
-            tick = time.perf_counter()
-            result = tracker.track(frame)
-            model_seconds += time.perf_counter() - tick
-            writer.writerow([index, *(f"{v:.2f}" for v in result.box_xywh), f"{result.score:.4f}"])
-            count += 1
-            progress.update(count, total, (count - 1) / max(time.perf_counter() - began, 1e-9))
+        try:
+            for index, frame in frames:
+                tick = time.perf_counter()
+                result = tracker.track(frame)
+                model_seconds += time.perf_counter() - tick
+                writer.writerow([index, *(f"{v:.2f}" for v in result.box_xywh), f"{result.score:.4f}"])
+                count += 1
+                progress.update(count, total, (count - 1) / max(time.perf_counter() - began, 1e-9))
+        except BaseException:
+            if progress.shown:
+                progress.finish()  # the error that follows gets a line of its own
+            raise
     elapsed = time.perf_counter() - began
     tracked = count - 1
     progress.update(count, total, tracked / max(elapsed, 1e-9), force=True)
