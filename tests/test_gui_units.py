@@ -154,13 +154,13 @@ def test_plan_open_tells_projects_sequences_and_media_apart(tmp_path, seqs_dir):
         plan_open(tmp_path / "missing.mp4")
 
 
-def test_none_guard_outlives_pyside_void_calls():
-    """PySide6 6.12 drops a reference to None per void call; the guard keeps None alive."""
+def test_pyside_void_calls_do_not_leak_references_to_none():
+    """PySide6 6.12.0 dropped a reference to None per void call (Python 3.11 then aborts after
+    a few thousand calls); pyproject pins a release without the bug, and this shows it."""
     from PySide6 import QtCore
 
-    import siamcross_gui  # noqa: F401  (applies the guard)
-
     obj = QtCore.QObject()
-    for _ in range(20000):  # more than None's natural reference count: aborts without the guard
+    before = sys.getrefcount(None)
+    for _ in range(20000):
         obj.setObjectName("x")
-    assert sys.getrefcount(None) > 1 << 39 or sys.version_info >= (3, 12)
+    assert abs(sys.getrefcount(None) - before) < 100

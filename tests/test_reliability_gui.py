@@ -323,7 +323,7 @@ def test_save_and_export_into_an_unwritable_place_are_one_message_and_lose_nothi
 
 
 SIGNAL_STORM = """
-import siamcross_gui  # applies the guard, as the app does
+import siamcross_gui  # the app's own imports
 from PySide6 import QtCore, QtWidgets
 app = QtWidgets.QApplication([])
 class Emitter(QtCore.QObject):
@@ -342,9 +342,10 @@ print("alive")
 
 
 def test_tens_of_thousands_of_signals_do_not_abort_the_interpreter() -> None:
-    """PySide6 6.12 drops a reference to the bool each Signal.emit returns (and to None per void
-    call); under Python < 3.12 that aborted the app with 'bool_dealloc' after ~2,400 propagated
-    frames (found by the soak test). Run in a child process: the failure is a hard abort."""
+    """PySide6 6.12.0 dropped a reference to the bool each Signal.emit returns (and to None per
+    void call); under Python < 3.12 that aborted the app with 'bool_dealloc' after ~2,400
+    propagated frames (found by the soak test), so pyproject pins 6.11.3. Run in a child
+    process: the failure is a hard abort."""
     import os
     import subprocess
     import sys
