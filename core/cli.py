@@ -35,21 +35,32 @@ def _load(name: str):
         raise
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the `selected` subcommand's module is imported (None: all of them).
+
+    Command modules import torch, OpenCV or Qt; loading just the one asked for keeps
+    `siamcross export` from paying seconds of start-up for the others.
+    """
     parser = argparse.ArgumentParser(prog="siamcross", description="SiamCross Annotator")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module = _load(name)
+        module = _load(name) if selected in (None, name) else None
         if module is not None:
             module.add_arguments(sub_parser)
         sub_parser.set_defaults(_module=module, _name=name)
     return parser
 
 
+def _selected_command(argv: list[str]) -> str:
+    """The first argument that names a subcommand ('' when there is none, e.g. `siamcross -h`)."""
+    return next((arg for arg in argv if arg in SUBCOMMANDS), "")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_selected_command(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
