@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +16,7 @@ from ..evaluation.ope import OPEProgress, SequenceResult, load_eval_sequences, r
 from ..evaluation.peers import PEER_TITLES, available_peers, canonical_kind, make_peer, peer_unavailable_reason
 from ..evaluation.report import detail_table, report_dict, score_runs, side_by_side_table
 from ..tracking.protocol import MultiTargetTracker
+from .progress import ProgressLine
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,26 +44,15 @@ class StderrProgress:
     """One self-overwriting stderr line: tracker, sequence, frames, overall share, frames/s."""
 
     def __init__(self, stream=None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.last = 0.0
-        self.width = 0
+        self.line = ProgressLine(stream)
 
     def __call__(self, p: OPEProgress) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.2 and p.frame < p.frames:
-            return
-        self.last = now
-        line = (f"{p.tracker}: {p.sequence} {p.frame}/{p.frames}  "
-                f"{100.0 * p.done_frames / max(p.total_frames, 1):5.1f}% of frames  {p.fps:7.1f} fps")
-        self.width = max(self.width, len(line))
-        self.stream.write("\r" + line.ljust(self.width))
-        self.stream.flush()
+        self.line.show(f"{p.tracker}: {p.sequence} {p.frame}/{p.frames}  "
+                       f"{100.0 * p.done_frames / max(p.total_frames, 1):5.1f}% of frames  {p.fps:7.1f} fps",
+                       force=p.frame >= p.frames)
 
     def end(self) -> None:
-        if self.width:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.width = 0
+        self.line.end()
 
 
 def _names_from(only: str | None, split: Path | None) -> list[str] | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..propagation import PropagationRequest, apply_step, propagate
+from .progress import ProgressLine
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,30 +38,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="save here instead of over PROJECT")
 
 
-class ProgressLine:
-    """`label done/total  fps` on one stderr line, redrawn at most 5 times a second."""
+class PropagationProgress:
+    """`label done/total  fps` on the shared progress line."""
 
     def __init__(self, label: str, stream=None) -> None:
-        self.label, self.stream = label, stream if stream is not None else sys.stderr
-        self.began = time.monotonic()
-        self.last = 0.0
-        self.width = 0
+        self.label = label
+        self.line = ProgressLine(stream)
 
     def update(self, done: int, total: int, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last < 0.2:
-            return
-        self.last = now
-        fps = done / max(now - self.began, 1e-9)
-        line = f"{self.label}: {done}/{total} frames  {fps:6.1f} frames/s"
-        self.width = max(self.width, len(line))
-        self.stream.write("\r" + line.ljust(self.width))
-        self.stream.flush()
+        if self.line.due(force):
+            fps = done / max(time.monotonic() - self.line.began, 1e-9)
+            self.line.show(f"{self.label}: {done}/{total} frames  {fps:6.1f} frames/s", force=True)
 
     def end(self) -> None:
-        if self.width:
-            self.stream.write("\n")
-            self.stream.flush()
+        self.line.end()
 
 
 def _open_source(project, project_path: Path):
@@ -154,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             journal.attach(project)  # fails now, not after an hour of tracking, if out's folder is unwritable
         except OSError as error:
             raise UserError(f"Cannot write beside {out}: {error.strerror or error}.") from None
-        bar = ProgressLine(f"propagate {args.direction}")
+        bar = PropagationProgress(f"propagate {args.direction}")
         try:
             for request in requests:  # Ctrl-C raises KeyboardInterrupt between or inside frames
                 for step in propagate(project, source, tracker, request):

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 from ..errors import UserError
 from ..propagation.fusion import DEFAULT_AGREE_IOU
+from .progress import ProgressLine
 from ..evaluation.simulator import DEFAULT_INTERVALS, FILL_ANCHORS, STRATEGIES, SimulationReport, SimulatorConfig, \
     simulate, truncate
 
@@ -113,15 +113,14 @@ def run(args: argparse.Namespace) -> int:
     sequences = [truncate(s, args.max_frames) for s in _load(args.data_dir, args.only)]
     needs_tracker = any(s != "interpolation" for s in strategies)
     tracker, name = make_tracker(args.tracker, args.model, args.device) if needs_tracker else (None, "none")
-    began = time.monotonic()
+    line = ProgressLine()
 
     def progress(done: int, total: int, sequence: str) -> None:
-        text = f"simulate {name}: {done}/{total} sequences  {time.monotonic() - began:6.1f} s  {sequence}"
-        sys.stderr.write("\r" + text.ljust(70))
-        sys.stderr.flush()
+        line.show(f"simulate {name}: {done}/{total} sequences  {time.monotonic() - line.began:6.1f} s  {sequence}",
+                  force=True)
 
     report = simulate(sequences, tracker, config, tracker_name=name, progress=progress)
-    sys.stderr.write("\n")
+    line.end()
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

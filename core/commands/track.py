@@ -27,6 +27,8 @@ from core.errors import BoxError, MediaError, UserError  # noqa: E402
 from core.media.video import quiet_native_logs  # noqa: E402
 from core.tracking.inputs import normalise_box  # noqa: E402
 
+from .progress import ProgressLine  # noqa: E402
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", help="video file (or image folder) to track in")
@@ -96,30 +98,22 @@ def _read_folder(path: Path, start: int, max_frames: int | None) -> Iterator[tup
 
 
 class Progress:
-    """A one-line progress report on stderr, redrawn with '\\r' at most a few times a second."""
+    """`tracking frame done/total  fps` on the shared progress line."""
 
-    def __init__(self, stream: TextIO = sys.stderr, interval_s: float = 0.25) -> None:
-        self._stream = stream
-        self._interval = interval_s
-        self._last = 0.0
+    def __init__(self, stream: TextIO | None = None, interval_s: float = 0.25) -> None:
+        self._line = ProgressLine(stream, interval_s)
 
     @property
     def shown(self) -> bool:
         """Whether a progress line is on screen (an error must then start on a new line)."""
-        return self._last > 0.0
+        return self._line.shown
 
     def update(self, done: int, total: int | None, fps: float, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not force and now - self._last < self._interval:
-            return
-        self._last = now
         of = f"/{total}" if total else ""
-        self._stream.write(f"\rtracking frame {done}{of}  {fps:6.1f} fps")
-        self._stream.flush()
+        self._line.show(f"tracking frame {done}{of}  {fps:6.1f} fps", force=force)
 
     def finish(self) -> None:
-        self._stream.write("\n")
-        self._stream.flush()
+        self._line.end()
 
 
 def _frame_total(path: Path, start: int, max_frames: int | None) -> int | None:
