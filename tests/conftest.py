@@ -57,3 +57,15 @@ def demo_video() -> Path:
     path = PROJECT_ROOT / "resources" / "demo" / "bigbuckbunny.mp4"
     assert path.exists(), "resources/demo/bigbuckbunny.mp4 is part of the repository"
     return path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small CPU tensors: one thread is as fast and, on a shared 2-core machine, avoids
+    OpenMP barrier stalls that make backward passes 10-20x slower under contention."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -14,14 +14,7 @@ from core.training.labels import align_targets, build_targets
 from core.training.losses import SiamCrossLoss, balanced_bce, iou_loss
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small CPU tensors: one thread is as fast and, on a shared 2-core machine, avoids
-    OpenMP barrier stalls that make backward passes 10-20x slower under contention."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 LOCATIONS = output_locations(25, 8, 127, 4)  # cell (i, j) at pixel (31 + 8j, 31 + 8i)

@@ -4,21 +4,13 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from core.cli import main
 from core.model import SiamCrossNet, lite_config
 from core.model.profiling import ModelProfile, count_parameters, format_table
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small CPU tensors: one thread is as fast and, on a shared 2-core machine, avoids
-    OpenMP barrier stalls that make backward passes 10-20x slower under contention."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_bench_json_reports_the_lite_model(capsys):

@@ -12,14 +12,7 @@ from core.training.labels import build_targets
 from core.training.losses import SiamCrossLoss
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small CPU tensors: one thread is as fast and, on a shared 2-core machine, avoids
-    OpenMP barrier stalls that make backward passes 10-20x slower under contention."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TEMPLATE_BOX = torch.tensor([[40.0, 30.0, 88.0, 98.0]])

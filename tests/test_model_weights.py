@@ -10,14 +10,7 @@ from core.model import weights as weights_module
 from core.model.backbones import EfficientNetLite0Backbone
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small CPU tensors: one thread is as fast and, on a shared 2-core machine, avoids
-    OpenMP barrier stalls that make backward passes 10-20x slower under contention."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_every_lite_backbone_tensor_comes_from_the_package():
