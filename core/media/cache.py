@@ -185,8 +185,17 @@ class FrameCache:
             if self._direction > 0:
                 wanted = range(index + 1, min(count, index + 1 + self._read_ahead))
             else:
-                # Backward: decode the block in ascending order, one seek then sequential steps.
-                wanted = range(max(0, index - self._read_ahead), index)
+                # Backward: decode whole blocks in ascending order (one seek, then sequential
+                # steps), the next one as soon as less than a window below `index` is cached and
+                # no block is being decoded. Planning the one newly needed frame at each step
+                # made every backward step a seek.
+                lowest = index
+                while lowest > 0 and lowest - 1 in self._frames:
+                    lowest -= 1
+                if index - lowest >= self._read_ahead or self._busy or any(i < index for i in self._plan):
+                    self._plan = [i for i in self._plan if i < index]
+                    return
+                wanted = range(max(0, lowest - self._read_ahead), lowest)
             self._plan = [i for i in wanted if i not in self._frames]
             self._wakeup.notify_all()
 
