@@ -26,7 +26,9 @@ from .worker import TrackerFactory, WorkerHost
 log = logging.getLogger(__name__)
 
 RecoverQuestion = Callable[[object], bool]  # (core.annotations.journal.Recovery) -> replay it?
-APPLY_INTERVAL_MS = 33
+# Streamed results are applied and followed on screen 10 times a second: each pass decodes and
+# uploads a frame on the GUI thread, which at 30 Hz took half of the 2 CPU cores from the worker.
+APPLY_INTERVAL_MS = 100
 MAX_OVERLAY_FRAMES = 5000  # response maps kept for scrubbing back over tracked frames (~10 KB each)
 
 
