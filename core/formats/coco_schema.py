@@ -7,11 +7,11 @@ annotation of an unknown image) is one FormatError sentence naming the file and 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import FormatError
+from .text import is_finite_number
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,10 @@ class CocoFile:
     extra: dict[str, Any]
 
 
-def _finite(value: Any) -> bool:
-    """A JSON number that fits a float (json gives huge ints and Infinity too)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
 
 
 def _int(value: Any, where: str, key: str) -> int:
-    if not _finite(value) or value != int(value):
+    if not is_finite_number(value) or value != int(value):
         raise FormatError(f"{where}: '{key}' must be a whole number.")
     return int(value)
 
@@ -121,7 +113,7 @@ def parse_coco(text: str, source: str) -> CocoFile:
             raise FormatError(f"{where}: category_id {category_id} is not in 'categories'.")
         bbox = record.get("bbox")
         if (not isinstance(bbox, list) or len(bbox) != 4
-                or not all(_finite(v) for v in bbox)):
+                or not all(is_finite_number(v) for v in bbox)):
             raise FormatError(f"{where}: 'bbox' must be four finite numbers [x, y, w, h].")
         if bbox[2] < 0 or bbox[3] < 0:
             raise FormatError(f"{where}: bbox width and height must not be negative.")

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..annotations.model import Flags, FrameLabel, MediaRef, Project, Provenance, Track
 from ..errors import FormatError
+from .text import is_finite_number
 
 NAME = "project"
 SCHEMA = "siamcross-project"
@@ -105,13 +106,6 @@ def flags_from_dict(data: Any, where: str) -> Flags:
                  bool(data.get("out_of_view", False)), bool(data.get("cut_by_image", False)), cover)
 
 
-def _finite_number(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
 
 
 def label_to_dict(label: FrameLabel) -> dict[str, Any]:
@@ -125,7 +119,7 @@ def label_from_dict(data: Any, where: str) -> FrameLabel:
     box = data.get("box")
     if box is not None:
         if (not isinstance(box, list) or len(box) != 4
-                or not all(_finite_number(v) for v in box)):
+                or not all(is_finite_number(v) for v in box)):
             raise FormatError(f"{where}: 'box' must be four finite numbers or null.")
         box = tuple(float(v) for v in box)
     try:
@@ -133,7 +127,7 @@ def label_from_dict(data: Any, where: str) -> FrameLabel:
     except ValueError:
         raise FormatError(f"{where}: unknown provenance '{str(data.get('provenance'))[:20]}'.") from None
     score = data.get("score")
-    if score is not None and not _finite_number(score):
+    if score is not None and not is_finite_number(score):
         raise FormatError(f"{where}: 'score' must be a number or null.")
     return FrameLabel(box, provenance, None if score is None else float(score),
                       flags_from_dict(data.get("flags", {}), where))

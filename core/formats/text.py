@@ -23,6 +23,16 @@ _SEPARATORS = re.compile(r"[,\s;]+")
 _EXACT = decimal.Context(prec=1000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 
 
+def is_finite_number(value: object) -> bool:
+    """A JSON number that fits a float (json gives huge ints and Infinity too; bools are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def read_text(path: Path) -> str:
     """The file as text; unreadable or non-UTF-8 files become one FormatError sentence."""
     try:
