@@ -34,7 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-DEFAULT_DATA = Path(os.environ.get("SIAMCROSS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+from .track_bench import DEFAULT_DATA, spread_boxes
 DEFAULT_VIDEO = DEFAULT_DATA / "videos" / "bigbuckbunny.mp4"
 # The first target: the bunny-sized region in the middle of Big Buck Bunny's 720p frames.
 START_BOX = (560.0, 300.0, 160.0, 140.0)
@@ -97,18 +97,6 @@ def _status_kib(key: str) -> int:
             return int(line.split()[1])
     return 0
 
-
-def spread_boxes(box: tuple[float, float, float, float], count: int, width: int,
-                 height: int) -> list[tuple[float, float, float, float]]:
-    """``count`` boxes of the start box's size: the start box, then a grid over the frame."""
-    x, y, w, h = box
-    boxes = [box]
-    side = int(np.ceil(np.sqrt(count)))
-    for i in range(1, count):
-        cx = (i % side + 0.5) / side * width
-        cy = (i // side + 0.5) / side * height
-        boxes.append((min(max(cx - w / 2, 0.0), width - w), min(max(cy - h / 2, 0.0), height - h), w, h))
-    return boxes
 
 
 def make_project(source, boxes: list[tuple[float, float, float, float]]):
