@@ -447,14 +447,20 @@ class Controller(QtCore.QObject):
         preferred = results.get(self.selected) or next(iter(results.values()))
         return preferred if preferred.maps is not None else None
 
-    def _on_worker_finished(self, cancelled: bool) -> None:
+    def _wind_down(self) -> bool:
+        """Apply what the ended run streamed; False when the run belonged to a closed project."""
         self._apply_timer.stop()
         if self._discarding:
             self._discarding = False
             self.propagationFinished.emit(True)
-            return
+            return False
         self._apply_pending()
         self._join = None
+        return True
+
+    def _on_worker_finished(self, cancelled: bool) -> None:
+        if not self._wind_down():
+            return
         queued, self._queued = self._queued, None
         if queued is not None and self.store is not None:
             self._start(*queued)
@@ -462,13 +468,8 @@ class Controller(QtCore.QObject):
         self.propagationFinished.emit(cancelled)
 
     def _on_worker_failed(self, message: str) -> None:
-        self._apply_timer.stop()
-        if self._discarding:
-            self._discarding = False
-            self.propagationFinished.emit(True)
+        if not self._wind_down():
             return
-        self._apply_pending()
-        self._join = None
         self._queued = None
         self.errorOccurred.emit(message)
         self.propagationFinished.emit(True)
