@@ -20,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         from siamcross_gui.app import run_app
     except ImportError as error:
-        raise UserError(f"The GUI cannot start because {error.name or 'PySide6'} is not installed "
-                        "(pip install PySide6-Essentials pyqtgraph).") from error
+        missing = error.name or "a GUI package"  # the Qt binding or pyqtgraph: the engine never names Qt itself
+        raise UserError(f"The GUI cannot start because {missing} is not installed "
+                        "(run `make run` or `pip install -e .` to install it).") from error
     return run_app(args.path)
