@@ -39,6 +39,15 @@ def save_weights(net: SiamCrossNet, path: str | Path, include_backbone: bool = F
         "includes_backbone": include_backbone,
         "meta": dict(meta or {}),
     }
+    return save_torch_atomically(payload, path)
+
+
+def save_torch_atomically(payload: dict[str, Any], path: Path) -> Path:
+    """torch.save to a temp file beside path, then rename: a crash never leaves half a file.
+
+    Weights files and training checkpoints both go through here.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     torch.save(payload, tmp)
     tmp.replace(path)

@@ -7,7 +7,6 @@ tensors and plain containers, never pickled code.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import ModelError
+from ..model.weights import save_torch_atomically
 
 CHECKPOINT_FORMAT = 1
 
@@ -55,10 +55,7 @@ def save_checkpoint(
         "rng": {"torch": torch.get_rng_state(), "numpy": _numpy_state()},
         "extra": extra or {},
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    return save_torch_atomically(payload, path)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
