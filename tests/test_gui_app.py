@@ -15,7 +15,7 @@ from core.errors import ModelError
 from core.tracking import IdentityTracker
 from siamcross_gui.main_window import MainWindow
 from siamcross_gui.settings import AppSettings
-from siamcross_gui.testing import DEMO_VIDEO, MapsTracker, SlowIdentityTracker, click, drag, key
+from siamcross_gui.testing import MapsTracker, SlowIdentityTracker, click, drag, key
 
 WAIT_MS = 30_000
 
@@ -27,11 +27,8 @@ def private_config(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def demo() -> Path:
-    # tests/conftest.py's demo_video names resources/demo/bikes.mp4, which is not in the
-    # repository; the bundled demo is bigbuckbunny.mp4.
-    assert DEMO_VIDEO.exists()
-    return DEMO_VIDEO
+def demo(demo_video: Path) -> Path:
+    return demo_video
 
 
 @pytest.fixture
