@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence as Seq
@@ -25,7 +24,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..datasets.sequence import Sequence
+from ..datasets import Sequence, load_sequences
 from ..errors import FormatError, MediaError
 from ..tracking.crops import CropWindow, channel_mean, context_size, crop_window, search_size_for
 from . import augment
@@ -110,35 +109,8 @@ def _select(sequences: list[Sequence], source: DataSource, excluded: set[str]) -
 
 
 def read_sequences(root: Path, layout: str) -> list[Sequence]:
-    """Labelled sequences under ``root`` through core.datasets (OTB fallback while it is absent)."""
-    try:
-        from ..datasets import load_sequences  # FORMATS engineer's readers
-    except ImportError:
-        load_sequences = None
-    if load_sequences is not None:
-        return list(load_sequences(root, layout))
-    if layout != "otb":
-        raise FormatError(f"Reading layout {layout!r} needs core.datasets.load_sequences.")
-    return _read_otb_root(root)
-
-
-def _read_otb_root(root: Path) -> list[Sequence]:
-    """Minimal OTB reader (``<Name>/img/*.jpg`` + ``groundtruth_rect.txt``, 1-based xywh)."""
-    if not root.is_dir():
-        raise FormatError(f"Training data folder {root} does not exist.")
-    sequences = []
-    for folder in sorted(p for p in root.iterdir() if (p / "groundtruth_rect.txt").is_file()):
-        frames = tuple(sorted((folder / "img").glob("*.jpg")))
-        rows = []
-        for line in (folder / "groundtruth_rect.txt").read_text().splitlines():
-            if line.strip():
-                values = [float(v) if v.lower() != "nan" else math.nan for v in re.split(r"[,\s]+", line.strip())[:4]]
-                rows.append(values)
-        n = min(len(frames), len(rows))
-        boxes = np.asarray(rows[:n], dtype=np.float64).reshape(-1, 4)
-        boxes[:, :2] -= 1.0
-        sequences.append(Sequence(name=folder.name, boxes=boxes, frames=frames[:n]))
-    return sequences
+    """Labelled sequences under ``root``, read by core.datasets (the same readers as eval)."""
+    return list(load_sequences(root, layout))
 
 
 def read_coco_images(root: Path) -> list[StaticImage]:
