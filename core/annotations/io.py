@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import FormatError, UserError
+from core.temp_files import clean_stale_temps, temp_path
 
 from .colors import is_hex_color
 from .model import Flags, FrameLabel, MediaRef, Project, Provenance, Track
@@ -249,8 +250,12 @@ def _track_from_dict(data: Any, where: str, r: _Reader, media: MediaRef | None) 
 
 # -- files -------------------------------------------------------------------------------------
 def load_project(path: str | os.PathLike[str]) -> Project:
-    """Read and validate a project file; FormatError with one sentence if anything is wrong."""
+    """Read and validate a project file; FormatError with one sentence if anything is wrong.
+
+    Temp files a killed save of this file left beside it are removed first (see clean_leftovers).
+    """
     path = Path(path)
+    clean_leftovers(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -278,7 +283,8 @@ def save_project(project: Project, path: str | os.PathLike[str]) -> str:
 
 def atomic_write(path: Path, payload: bytes, keep_backup: bool = False) -> None:
     """tmp file in the same folder + fsync + os.replace: readers see the old or the new file, never half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    clean_leftovers(path)
+    tmp = temp_path(path)
     try:
         with open(tmp, "wb") as handle:
             handle.write(payload)
@@ -296,10 +302,19 @@ def atomic_write(path: Path, payload: bytes, keep_backup: bool = False) -> None:
         raise ProjectSaveError(f"Cannot save {path.name}: {_why(error)}; the previous file is unchanged.") from error
 
 
+BACKUP_TAG = ".bak"
+
+
+def clean_leftovers(path: Path) -> list[Path]:
+    """Remove `.<name>.<pid>.tmp` / `.<name>.bak.<pid>.tmp` files that killed saves of path left
+    (only those whose process is gone); done once per file and process, on its first save or open."""
+    return clean_stale_temps(path, tags=("", BACKUP_TAG))
+
+
 def _backup(path: Path) -> None:
     """<name>.bak = the current file, replaced atomically too (hard link when possible: no copy)."""
     bak = path.with_name(path.name + ".bak")
-    bak_tmp = path.with_name(f".{path.name}.bak.{os.getpid()}.tmp")
+    bak_tmp = temp_path(path, BACKUP_TAG)
     bak_tmp.unlink(missing_ok=True)  # a killed save's leftover may share .bak's inode: never write through it
     try:
         os.link(path, bak_tmp)

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ..errors import ModelError
+from ..temp_files import clean_stale_temps, temp_path
 from .config import NAMED_CONFIGS, ModelConfig
 from .siamcross import SiamCrossNet
 
@@ -45,12 +46,19 @@ def save_weights(net: SiamCrossNet, path: str | Path, include_backbone: bool = F
 def save_torch_atomically(payload: dict[str, Any], path: Path) -> Path:
     """torch.save to a temp file beside path, then rename: a crash never leaves half a file.
 
-    Weights files and training checkpoints both go through here.
+    Weights files and training checkpoints both go through here. The temp file is
+    ``.<name>.<pid>.tmp``; those a killed save left (its process gone) are removed first, and so
+    is an hour-old ``<name>.tmp`` of the versions before.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    clean_stale_temps(path, legacy_names=(path.name + ".tmp",))
+    tmp = temp_path(path)
+    try:
+        torch.save(payload, tmp)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
