@@ -29,6 +29,7 @@ from .inputs import MIN_BOX_SIDE, check_frame, clip_box, normalise_box
 from .postprocess import cosine_window, decide
 from .result import ResponseMaps, TrackResult
 from .runtime import keep_freed_memory
+from .shared_search import SharedSearchConfig, plan_search, shared_response_maps
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,10 @@ class SiamCrossTracker:
     ``from_pretrained("lite" | "r50" | path, device="auto")`` builds one; the network's
     config supplies crop sizes, the context amount, omega and the post-processing knobs.
     """
+
+    shared_search: SharedSearchConfig | None = None
+    """Set to a SharedSearchConfig to let overlapping targets share backbone passes
+    (core/tracking/shared_search.py); off by default, see its accuracy note."""
 
     def __init__(self, net: SiamCrossNet, device: DeviceChoice | str = "auto", fuse: bool = False,
                  max_batch: int | None = None, postprocess: PostprocessConfig | None = None) -> None:
@@ -230,10 +235,16 @@ class SiamCrossTracker:
                 state.template = self._encode(state.template_crop, state.template_box_xyxy)
                 state.generation = self._generation
         windows = [self._search_window(s) for s in states]
-        crops = crop_many(frame, windows, channel_mean(frame))
-        chunk = self._max_batch or len(states)
-        maps = np.concatenate([self._response_maps(crops[i:i + chunk], states[i:i + chunk])
-                               for i in range(0, len(states), chunk)])
+        plan = plan_search(windows, self.shared_search, self._net.config.stride) if self.shared_search else None
+        if plan is not None and plan.groups:  # overlapping targets share backbone passes
+            windows = list(plan.windows)
+            maps = shared_response_maps(self._net, self._to_input, self._omega, frame, plan,
+                                        [s.template for s in states], channel_mean(frame), self._max_batch)
+        else:
+            crops = crop_many(frame, windows, channel_mean(frame))
+            chunk = self._max_batch or len(states)
+            maps = np.concatenate([self._response_maps(crops[i:i + chunk], states[i:i + chunk])
+                                   for i in range(0, len(states), chunk)])
 
         scales = np.array([w.out_size / w.side for w in windows])  # crop px per frame px
         previous = np.array([s.size_wh for s in states], dtype=np.float64) * scales[:, None]
