@@ -43,6 +43,22 @@ def spread_boxes(box, count: int, width: int, height: int) -> list[tuple[float, 
     return boxes
 
 
+def clustered_boxes(box, count: int, width: int, height: int,
+                    spacing: float = 1.25) -> list[tuple[float, float, float, float]]:
+    """``count`` boxes of the start box's size in a crowd: a square grid ``spacing`` box sizes
+    apart, centred on the start box and shifted to stay inside the frame (a team, a queue)."""
+    x, y, w, h = box
+    side = int(np.ceil(np.sqrt(count)))
+    span_w, span_h = (side - 1) * spacing * w + w, (side - 1) * spacing * h + h
+    x0 = min(max(x + w / 2 - span_w / 2, 0.0), max(width - span_w, 0.0))
+    y0 = min(max(y + h / 2 - span_h / 2, 0.0), max(height - span_h, 0.0))
+    return [(min(x0 + (i % side) * spacing * w, width - w), min(y0 + (i // side) * spacing * h, height - h), w, h)
+            for i in range(count)]
+
+
+PLACEMENTS = {"spread": spread_boxes, "clustered": clustered_boxes}
+
+
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1e3
 
