@@ -142,7 +142,8 @@ def test_unsafe_names_stay_inside_the_export_folder(tmp_path: Path) -> None:
         export_project(project, fmt, out / fmt)
     written = [p.resolve() for p in tmp_path.rglob("*")]
     assert all(out.resolve() in p.parents for p in written if p != out.resolve())
-    assert sorted(p.name for p in (out / "lasot").iterdir()) == ["abs_olute", "evil", "siamcross_meta.json"]
+    assert sorted(p.name for p in (out / "lasot").iterdir()) == [".siamcross_export", "abs_olute", "evil",
+                                                                 "siamcross_meta.json"]
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

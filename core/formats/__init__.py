@@ -15,6 +15,7 @@ from pathlib import Path
 from ..annotations.model import Project
 from ..errors import FormatError, UserError
 from . import coco, got10k, lasot, mot, otb, project_json
+from .export_folder import staged_export
 from .single_object import export_single, import_single
 
 Progress = Callable[[int, int], None]
@@ -115,13 +116,20 @@ def export_project(project: Project, fmt: str, out_dir: str | Path, source: obje
                    images: bool = False, progress: Progress | None = None) -> list[Path]:
     """Write the project into out_dir in fmt, validate what was written, return the main paths.
 
+    The export replaces the previous export of fmt in out_dir (see export_folder): files it no
+    longer writes (a deleted track's sequence) are removed; the user's own files stay.
+
     source: an open FrameSource or a media path for --images (default: the project's media).
     progress(done, total) is called per frame image written; raising core.errors.Cancelled
     from it stops the export (the label files are already written, frames so far are kept).
     """
     spec = _spec(fmt)
+
+    def write(folder: Path, staged_progress: Progress | None) -> list[Path]:
+        return spec.export(project, folder, source=source, images=images, progress=staged_progress)
+
     try:
-        return spec.export(project, Path(out_dir), source=source, images=images, progress=progress)
+        return staged_export(Path(out_dir), spec.name, write, progress)
     except OSError as error:  # a path under a file, a read-only folder, a full disk: the user's to fix
         raise ExportError(f"Cannot write the {spec.name} export into {out_dir}: {_os_reason(error)}.") from None
 
