@@ -2,8 +2,9 @@
 
 It owns the AnnotationStore (GUI thread), a FrameCache for display, the worker host, and
 the autosave journal. Widgets call its methods and listen to its signals; it never draws.
-Propagation results stream in per frame and are applied in batches at most ~30 times a
-second, each batch joined to one undo step.
+Propagation results stream in per frame and are applied in batches 10 times a second,
+each batch joined to one undo step. While it follows a run, the view shows the frame the
+worker already decoded (it comes with each tracked step) instead of decoding it again.
 """
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ class Controller(QtCore.QObject):
         self.worker.worker.failed.connect(self._on_worker_failed)
         self.worker.worker.notice.connect(self.notice)
         self._pending: list = []
+        self._pending_image = None  # (frame, read-only BGR) of the newest streamed tracked frame
+        self._streamed_image = None  # (frame, read-only BGR) last followed; shown instead of a decode
         self._queued: tuple | None = None  # (request, join, follow) waiting for a cancelled run to end
         self._discarding = False  # a run of a project that was closed is winding down
         self._join: int | None = None
@@ -105,7 +108,13 @@ class Controller(QtCore.QObject):
         return self._results.get(frame)
 
     def current_frame_bgr(self):
-        return None if self.cache is None else self.cache.get(self.frame)
+        """The current frame (BGR, read-only): the worker's copy when it just tracked it, else decoded."""
+        if self.cache is None:
+            return None
+        streamed = self._streamed_image
+        if streamed is not None and streamed[0] == self.frame:
+            return streamed[1]
+        return self.cache.get(self.frame)
 
     # --- opening ----------------------------------------------------------------------------
     def open(self, path: str | Path, ask_recover: RecoverQuestion | None = None) -> None:
@@ -163,9 +172,11 @@ class Controller(QtCore.QObject):
         self.cache = FrameCache(source, max_bytes=384 * 1024 * 1024, read_ahead=8)
         self.project_path = project_path
         self.worker.set_media(str(source.info.path))
+        self.worker.preload()  # the model loads in the worker now, so the first propagation starts at once
         self.dirty = bool(recovered)
         self.frame = 0
         self.last_result = None
+        self._pending_image = self._streamed_image = None
         self._results.clear()
         self.selected = min(project.tracks) if project.tracks else None
         self.mediaOpened.emit()
@@ -179,6 +190,7 @@ class Controller(QtCore.QObject):
             self.worker.cancel()
             self._discarding = True  # what the old run still sends belongs to the closed project
         self._pending.clear()
+        self._pending_image = self._streamed_image = None
         self._queued = None
         if self._unsubscribe is not None:
             self._unsubscribe()
@@ -387,6 +399,7 @@ class Controller(QtCore.QObject):
         self._join = join
         self._follow = follow
         self._pending.clear()
+        self._pending_image = None
         self._run_started = time.perf_counter()
         self._run_done = 0
         self._run_total = 0
@@ -398,10 +411,14 @@ class Controller(QtCore.QObject):
     def cancel(self) -> None:
         self.worker.cancel()
 
-    def _on_step(self, step) -> None:
+    def _on_step(self, streamed) -> None:
+        """Queue a StreamedStep; only the newest tracked frame is kept (the one a batch shows)."""
         if self._discarding:
             return
+        step = streamed.step
         self._pending.append(step)
+        if streamed.frame_bgr is not None:
+            self._pending_image = (step.frame, streamed.frame_bgr)
         self._run_done, self._run_total = step.done, step.total
 
     def _apply_pending(self) -> None:
@@ -409,6 +426,7 @@ class Controller(QtCore.QObject):
         if not self._pending or self.store is None:
             return
         steps, self._pending = self._pending, []
+        image, self._pending_image = self._pending_image, None
         by_track: dict[int, dict[int, FrameLabel]] = {}
         for step in steps:
             for track_id, label in step.labels.items():
@@ -428,7 +446,9 @@ class Controller(QtCore.QObject):
         if self.last_result is not None:
             self.overlayResult.emit(self.last_result)
         if self._follow:
-            self.seek(last.frame)
+            if image is not None:  # follow the newest tracked frame, shown from the worker's decode
+                self._streamed_image = image
+            self.seek(image[0] if image is not None else last.frame)
         elapsed = max(time.perf_counter() - self._run_started, 1e-6)
         self.propagationProgress.emit(self._run_done, self._run_total, self._run_done / elapsed)
 
@@ -483,6 +503,8 @@ class Controller(QtCore.QObject):
     def set_settings(self, settings: AppSettings) -> None:
         self.settings = settings
         self.worker.configure(settings.model, settings.device)
+        if self.store is not None:
+            self.worker.preload()  # a changed model or device loads now, not at the next run
         self.projectChanged.emit()
 
 

@@ -3,7 +3,9 @@
 The GUI sends a project snapshot and a PropagationRequest; the worker runs
 core.propagation.propagate as a generator loop, emits one step per frame, checks the
 cancel token between frames, reports errors as one sentence and stays ready for the next
-command. The model is loaded in the worker thread, never on the GUI thread.
+command. The model is loaded in the worker thread, never on the GUI thread, and as soon as a
+video is opened (``preload``), so the first propagation starts at once. Each tracked step goes
+out with the frame the tracker saw, so the GUI shows it without decoding it a second time.
 """
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import copy
 import dataclasses
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 from PySide6 import QtCore
 
 from core.annotations.model import Project
@@ -30,6 +34,47 @@ def default_tracker_factory(model: str, device: str) -> MultiTargetTracker:
     return SiamCrossTracker.from_pretrained(model, device=device)
 
 
+@dataclass(frozen=True)
+class StreamedStep:
+    """One PropagationStep and, for a tracked frame, the image the tracker saw (uint8 HxWx3 BGR,
+    read-only, shared with the worker: never draw on it); None for fused or interpolated steps."""
+
+    step: object  # core.propagation.PropagationStep
+    frame_bgr: np.ndarray | None = None
+
+
+class FrameRecorder:
+    """Wraps the tracker and keeps the image of its last ``track_many`` call.
+
+    The engine makes one track_many call per tracked frame and yields that frame's step
+    right after it (core.propagation.engine._sweep), so the image taken after a step with
+    results is that step's frame, with no copy and no second decode.
+    """
+
+    def __init__(self, tracker: MultiTargetTracker) -> None:
+        self.tracker = tracker
+        self._image: np.ndarray | None = None
+
+    def init_target(self, frame_bgr: np.ndarray, box_xywh: Sequence[float]) -> object:
+        return self.tracker.init_target(frame_bgr, box_xywh)
+
+    def track_many(self, frame_bgr: np.ndarray, targets: Sequence[object]) -> list:
+        self._image = frame_bgr
+        return self.tracker.track_many(frame_bgr, targets)
+
+    def take(self) -> np.ndarray | None:
+        """The last tracked image as a read-only view (once; None until the next track_many)."""
+        image, self._image = self._image, None
+        if image is None or not image.flags.writeable:
+            return image
+        view = image.view()
+        view.flags.writeable = False
+        return view
+
+    def __getattr__(self, name: str):  # anything else the engine may ask of the tracker
+        return getattr(self.tracker, name)
+
+
 def _is_cuda_oom(error: BaseException) -> bool:
     try:
         import torch
@@ -42,7 +87,7 @@ class PropagationWorker(QtCore.QObject):
     """Lives in the worker thread; WorkerHost connects its methods with queued connections, so they run there."""
 
     started = QtCore.Signal(object)    # the request
-    stepped = QtCore.Signal(object)    # core.propagation.PropagationStep
+    stepped = QtCore.Signal(object)    # StreamedStep
     finished = QtCore.Signal(bool)     # True when cancelled
     failed = QtCore.Signal(str)        # one sentence for the user
     notice = QtCore.Signal(str)        # e.g. "CUDA ran out of memory; continuing on the CPU."
@@ -54,18 +99,33 @@ class PropagationWorker(QtCore.QObject):
         self._model = model
         self._device = device
         self._tracker: MultiTargetTracker | None = None
+        self._load_error: Exception | None = None
         self._source = None
         self._media_path: str | None = None
 
     # --- configuration (queued from the GUI) -------------------------------------------------
     def configure(self, model: str, device: str) -> None:
         if (model, device) != (self._model, self._device):
-            self._model, self._device, self._tracker = model, device, None
+            self._model, self._device, self._tracker, self._load_error = model, device, None, None
 
     def set_media(self, path: str) -> None:
         if path != self._media_path:
             self._close_source()
-            self._media_path = path
+            self._media_path, self._load_error = path, None
+
+    def preload(self) -> None:
+        """Open the media and load the model now (a video was just opened), not at the first run.
+
+        A failure is kept and raised by the next run, so it reaches the user as that run's
+        one message (and the run after it tries again).
+        """
+        if self._media_path is None or (self._tracker is not None and self._source is not None):
+            return
+        try:
+            self._ensure_ready()
+        except Exception as error:  # noqa: BLE001 - reported by the next run, see above
+            log.info("preloading the tracker failed (reported at the next run): %s", error)
+            self._load_error = error
 
     def shutdown(self) -> None:
         self._close_source()
@@ -79,6 +139,9 @@ class PropagationWorker(QtCore.QObject):
     def _ensure_ready(self):
         from core.media import open_media
 
+        if self._load_error is not None:
+            error, self._load_error = self._load_error, None
+            raise error
         if self._media_path is None:
             raise RuntimeError("the worker has no media")
         if self._source is None:
@@ -99,10 +162,12 @@ class PropagationWorker(QtCore.QObject):
             while True:
                 try:
                     source, tracker = self._ensure_ready()
-                    for step in propagate(project, source, tracker, request, cancel):
+                    recorder = FrameRecorder(tracker)
+                    for step in propagate(project, source, recorder, request, cancel):
                         _write_back(project, step)
                         last_frame = step.frame
-                        self.stepped.emit(step)
+                        image = recorder.take() if step.results else None
+                        self.stepped.emit(StreamedStep(step, image))
                         if cancel.cancelled:
                             break
                     break
@@ -141,6 +206,7 @@ class WorkerHost(QtCore.QObject):
     _runRequested = QtCore.Signal(object, object, object)
     _configureRequested = QtCore.Signal(str, str)
     _mediaRequested = QtCore.Signal(str)
+    _preloadRequested = QtCore.Signal()
     _shutdownRequested = QtCore.Signal()
 
     def __init__(self, tracker_factory: TrackerFactory | None = None, model: str = "lite",
@@ -154,6 +220,7 @@ class WorkerHost(QtCore.QObject):
         self._runRequested.connect(self.worker.run, queued)
         self._configureRequested.connect(self.worker.configure, queued)
         self._mediaRequested.connect(self.worker.set_media, queued)
+        self._preloadRequested.connect(self.worker.preload, queued)
         self._shutdownRequested.connect(self.worker.shutdown, queued)
         self.worker.finished.connect(self._on_done)
         self.worker.failed.connect(self._on_done)
@@ -166,6 +233,10 @@ class WorkerHost(QtCore.QObject):
 
     def configure(self, model: str, device: str) -> None:
         self._configureRequested.emit(model, device)
+
+    def preload(self) -> None:
+        """Ask the worker to open the media and load the model in its thread (returns at once)."""
+        self._preloadRequested.emit()
 
     def submit(self, project: Project, request) -> None:
         """Start a run on a private copy of the project (the GUI keeps editing its own)."""
