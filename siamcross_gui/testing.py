@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +55,62 @@ class MapsTracker(IdentityTracker):
             region = (x - w / 2, y - h / 2, 2 * w, 2 * h)
             out.append(TrackResult(box_xywh=t.box_xywh, score=score, maps=maps, search_region_xywh=region))
         return out
+
+
+MakeWindow = Callable[..., "object"]  # (tracker=None, settings=None, path=None) -> MainWindow
+
+
+def tracker_factory_for(tracker=None):
+    """A TrackerFactory from a tracker instance (shared by every run) or a factory; IdentityTracker by default."""
+    tracker = tracker if tracker is not None else IdentityTracker()
+    if callable(tracker) and not hasattr(tracker, "track_many"):
+        return tracker
+    return lambda model, device: tracker
+
+
+@contextmanager
+def window_maker(qtbot, default_settings: Callable[[], object], size: tuple[int, int] = (1280, 820),
+                 focus: bool = True) -> Iterator[MakeWindow]:
+    """Yield make(tracker=None, settings=None, path=None) -> a shown MainWindow; every window it
+    made is shut down and closed on exit (shut down first, so no "save changes?" question blocks).
+
+    default_settings builds the settings of a window made without any; focus=True waits until
+    the window is exposed and active (keyboard tests need it).
+    """
+    from .main_window import MainWindow
+
+    windows: list[MainWindow] = []
+
+    def make(tracker=None, settings=None, path: Path | None = None) -> MainWindow:
+        window = MainWindow(settings or default_settings(), tracker_factory=tracker_factory_for(tracker),
+                            persist_settings=False)
+        window.ask_recover = lambda recovery: False
+        window.resize(*size)
+        window.show()
+        windows.append(window)
+        if focus:
+            qtbot.waitExposed(window)
+        if path is not None:
+            assert window.open_path(path), window.last_error
+        if focus:
+            activate(qtbot, window)
+        return window
+
+    try:
+        yield make
+    finally:
+        for window in windows:
+            window.controller.shutdown()
+            window.close()
+            window.deleteLater()
+
+
+def activate(qtbot, window: QtWidgets.QWidget) -> None:
+    """Give the window keyboard focus (offscreen Qt activates windows asynchronously)."""
+    window.raise_()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is window, timeout=5000)
+    window.view.setFocus()
 
 
 def _send_mouse(viewport: QtWidgets.QWidget, kind: QtCore.QEvent.Type, pos: QtCore.QPoint,

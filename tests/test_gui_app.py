@@ -15,7 +15,7 @@ from core.errors import ModelError
 from core.tracking import IdentityTracker
 from siamcross_gui.main_window import MainWindow
 from siamcross_gui.settings import AppSettings
-from siamcross_gui.testing import MapsTracker, SlowIdentityTracker, click, drag, key
+from siamcross_gui.testing import MapsTracker, SlowIdentityTracker, activate, click, drag, key, window_maker
 
 WAIT_MS = 30_000
 
@@ -33,35 +33,8 @@ def demo(demo_video: Path) -> Path:
 
 @pytest.fixture
 def make_window(qtbot):
-    windows: list[MainWindow] = []
-
-    def make(tracker=None, settings: AppSettings | None = None, path: Path | None = None) -> MainWindow:
-        tracker = tracker if tracker is not None else IdentityTracker()
-        factory = tracker if callable(tracker) and not hasattr(tracker, "track_many") else (lambda m, d: tracker)
-        window = MainWindow(settings or AppSettings(), tracker_factory=factory, persist_settings=False)
-        window.ask_recover = lambda recovery: False
-        window.resize(1280, 820)
-        window.show()
-        qtbot.waitExposed(window)
-        if path is not None:
-            assert window.open_path(path), window.last_error
-        activate(qtbot, window)
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:  # closed here, not by qtbot, so no "save changes?" question blocks
-        window.controller.shutdown()
-        window.close()
-        window.deleteLater()
-
-
-def activate(qtbot, window: MainWindow) -> None:
-    """Give the window keyboard focus (offscreen Qt activates windows asynchronously)."""
-    window.raise_()
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is window, timeout=5000)
-    window.view.setFocus()
+    with window_maker(qtbot, AppSettings, size=(1280, 820), focus=True) as make:
+        yield make
 
 
 def draw(window: MainWindow, box) -> None:

@@ -21,7 +21,7 @@ from core.annotations.model import Provenance
 from core.tracking import IdentityTracker
 from siamcross_gui.main_window import MainWindow
 from siamcross_gui.settings import AppSettings
-from siamcross_gui.testing import SlowIdentityTracker
+from siamcross_gui.testing import SlowIdentityTracker, window_maker
 from tests.test_reliability_cli import PickleBomb
 from tests.test_reliability_support import (
     DEMO_VIDEO, damaged_copies, save_real_project, write_image_folder, write_video,
@@ -64,24 +64,8 @@ def video(tmp_path) -> Path:
 
 @pytest.fixture
 def make_window(qtbot):
-    windows: list[MainWindow] = []
-
-    def make(tracker=None, settings: AppSettings | None = None, path: Path | None = None) -> MainWindow:
-        tracker = tracker if tracker is not None else IdentityTracker()
-        factory = tracker if callable(tracker) and not hasattr(tracker, "track_many") else (lambda m, d: tracker)
-        window = MainWindow(settings or AppSettings(device="cpu"), tracker_factory=factory, persist_settings=False)
-        window.ask_recover = lambda recovery: False
-        qtbot.addWidget(window)
-        window.resize(900, 600)
-        window.show()
-        if path is not None:
-            assert window.open_path(path), window.last_error
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.controller.shutdown()
+    with window_maker(qtbot, lambda: AppSettings(device="cpu"), size=(900, 600), focus=False) as make:
+        yield make
 
 
 def _state(window: MainWindow) -> tuple:
