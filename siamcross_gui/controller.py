@@ -36,6 +36,7 @@ MAX_OVERLAY_FRAMES = 5000  # response maps kept for scrubbing back over tracked 
 class Controller(QtCore.QObject):
     frameChanged = QtCore.Signal(int)
     projectChanged = QtCore.Signal()          # throttled: at most one per event-loop pass
+    labelsChanged = QtCore.Signal(object)     # every store Change (tracks and frames), for incremental views
     selectionChanged = QtCore.Signal(object)  # track id or None
     mediaOpened = QtCore.Signal()
     propagationStarted = QtCore.Signal(int)   # frames to do
@@ -497,6 +498,7 @@ class Controller(QtCore.QObject):
     # --- store events --------------------------------------------------------------------
     def _on_store_change(self, change) -> None:
         self.dirty = True
+        self.labelsChanged.emit(change)
         if not self._changed_timer.isActive():
             self._changed_timer.start()
 

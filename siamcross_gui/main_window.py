@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -28,6 +29,22 @@ log = logging.getLogger(__name__)
 
 TIMELINE_REFRESH_MS = 150
 OPEN_FILTER = "Videos, projects and images (*.mp4 *.avi *.mov *.mkv *.webm *.json *.jpg *.png);;All files (*)"
+
+
+@dataclass
+class TimelineChanges:
+    """Store changes gathered between two timeline refreshes; full when tracks were added,
+    removed, recoloured or hidden (or a new project opened)."""
+
+    full: bool = False
+    track_ids: set[int] = field(default_factory=set)
+    frames: set[int] = field(default_factory=set)
+
+    def add(self, change) -> None:
+        if change.structure:
+            self.full = True
+        self.track_ids |= change.track_ids
+        self.frames |= change.frames
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -57,6 +74,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._timeline_timer.setSingleShot(True)
         self._timeline_timer.setInterval(TIMELINE_REFRESH_MS)
         self._timeline_timer.timeout.connect(self._refresh_timeline)
+        self._timeline_changes = TimelineChanges()
         self._play_timer = QtCore.QTimer(self)
         self._play_timer.timeout.connect(self._play_tick)
         self.bindings = {}
@@ -183,6 +201,7 @@ class MainWindow(QtWidgets.QMainWindow):
         c = self.controller
         c.frameChanged.connect(self._on_frame)
         c.projectChanged.connect(self._refresh_all)
+        c.labelsChanged.connect(lambda change: self._timeline_changes.add(change))
         c.selectionChanged.connect(lambda _tid: self._refresh_all())
         c.mediaOpened.connect(self._on_media_opened)
         c.propagationStarted.connect(self._on_run_started)
@@ -375,6 +394,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # --- rendering -----------------------------------------------------------------------
     def _on_media_opened(self) -> None:
+        self._timeline_changes.full = True
         media = self.controller.project.media
         self.transport.set_media(media.frame_count, media.fps)
         self.overlay.clear_result()
@@ -414,9 +434,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self._update_title()
 
     def _refresh_timeline(self) -> None:
-        """At most ~6 times a second: a curve is rebuilt from every frame of every track."""
-        if self.controller.project is not None:
-            self.timeline.refresh(self.controller.project, self.controller.settings.score_threshold)
+        """At most ~6 times a second, only the frames changed since the last refresh are redrawn."""
+        project = self.controller.project
+        if project is None:
+            return
+        changes, self._timeline_changes = self._timeline_changes, TimelineChanges()
+        threshold = self.controller.settings.score_threshold
+        if changes.full:
+            self.timeline.refresh(project, threshold)
+        else:  # refreshes in full by itself when the threshold, the frame count or the shown tracks changed
+            self.timeline.update_frames(project, threshold, changes.track_ids, changes.frames)
 
     def _refresh_boxes(self) -> None:
         project = self.controller.project

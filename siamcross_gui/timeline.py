@@ -1,16 +1,23 @@
 """Confidence timeline under the frame view: score per frame per track, keyframes, low spans.
 
 Clicking or dragging the frame cursor asks to seek; the widget never changes the store.
+Updates are incremental (``update_frames``): each track's curve is drawn in pieces of
+CHUNK frames and only the pieces a change touched are rebuilt and repainted, so the cost
+of an update does not grow with the length of the video.
 """
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from core.annotations.model import Project
+from core.annotations.model import Project, Track
 
-from .confidence import low_confidence_frames, score_curve
+from .timeline_data import CHUNK, TimelineData, TrackArrays, chunk_count, chunk_span
+
+LOW_RGBA = (255, 60, 60, 70)
 
 
 class ConfidenceTimeline(pg.PlotWidget):
@@ -29,20 +36,28 @@ class ConfidenceTimeline(pg.PlotWidget):
         plot.setYRange(0, 1.05, padding=0)
         plot.setLabel("left", "score")
         plot.showGrid(x=False, y=True, alpha=0.2)
-        self.low_bars = pg.BarGraphItem(x=[], height=[], width=1.0, y0=0,
-                                        brush=pg.mkBrush(255, 60, 60, 70), pen=pg.mkPen(None))
-        plot.addItem(self.low_bars)
         self.threshold_line = pg.InfiniteLine(angle=0, pos=0.3, movable=False,
                                               pen=pg.mkPen("#ff5050", style=QtCore.Qt.PenStyle.DotLine))
         plot.addItem(self.threshold_line)
         self.cursor = pg.InfiniteLine(angle=90, pos=0, movable=True, pen=pg.mkPen("#ffffff", width=2))
         self.cursor.sigDragged.connect(lambda line: self.seekRequested.emit(int(round(line.value()))))
         plot.addItem(self.cursor)
-        self._curves: dict[int, pg.PlotDataItem] = {}
+        self._low_pieces: list[pg.ImageItem] = []  # 1 x CHUNK textures per chunk, not one bar per frame
+        self._pieces: dict[int, list[pg.PlotCurveItem]] = {}  # per track, one curve piece per CHUNK frames
         self._keys: dict[int, pg.ScatterPlotItem] = {}
-        self.low_frames: list[int] = []
+        self._data = TimelineData(frame_count=1, threshold=0.3)
+        self._low_any = np.zeros(1, bool)
+        self._low_frames: list[int] | None = []
         self._frame_count = 1
+        self._make_low_pieces()
         plot.scene().sigMouseClicked.connect(self._on_click)
+
+    @property
+    def low_frames(self) -> list[int]:
+        """Sorted frames where a shown track scores below the threshold (for [ and ] navigation)."""
+        if self._low_frames is None:
+            self._low_frames = np.flatnonzero(self._low_any).tolist()
+        return self._low_frames
 
     def set_frame(self, frame: int) -> None:
         self.cursor.blockSignals(True)
@@ -50,32 +65,114 @@ class ConfidenceTimeline(pg.PlotWidget):
         self.cursor.blockSignals(False)
 
     def refresh(self, project: Project, threshold: float) -> None:
-        """Redraw every curve from the project (cheap: one numpy array per track)."""
+        """Rebuild every track's arrays and curve pieces (on opening, undo of structure, settings)."""
         n = project.media.frame_count if project.media else 1
         if n != self._frame_count:
             self._frame_count = n
             self.getPlotItem().setXRange(0, max(1, n - 1), padding=0.01)
             self.getPlotItem().getViewBox().setLimits(xMin=-1, xMax=n)
-        x = np.arange(n)
-        shown = {tid: t for tid, t in project.tracks.items() if not t.hidden}
-        for tid in list(self._curves):
-            if tid not in shown:
-                self.getPlotItem().removeItem(self._curves.pop(tid))
-                self.getPlotItem().removeItem(self._keys.pop(tid))
-        for tid, track in shown.items():
-            if tid not in self._curves:
-                self._curves[tid] = self.getPlotItem().plot(connect="finite")
-                self._keys[tid] = pg.ScatterPlotItem(symbol="d", size=9)
-                self.getPlotItem().addItem(self._keys[tid])
-            curve = score_curve(track, n)
-            self._curves[tid].setData(x, curve, connect="finite", pen=pg.mkPen(track.color, width=1.5))
-            keys = [f for f in track.keyframes() if f < n]
-            self._keys[tid].setData(keys, [1.0] * len(keys), brush=pg.mkBrush(track.color),
-                                    pen=pg.mkPen("#ffffff"))
-        self.low_frames = low_confidence_frames(shown.values(), threshold)
-        self.low_bars.setOpts(x=np.asarray(self.low_frames, float), height=np.ones(len(self.low_frames)),
-                              width=1.0)
+            self._make_low_pieces()
+        for tid in list(self._pieces):
+            self._remove_track(tid)
+        self._data = TimelineData(frame_count=n, threshold=threshold)
+        for tid, track in self._shown(project).items():
+            self._data.rebuild(track)
+            self._add_track(track)
+        self._low_any = self._data.low_any()
+        self._low_frames = None
+        for chunk in range(len(self._low_pieces)):
+            self._draw_low(chunk)
         self.threshold_line.setValue(threshold)
+
+    def update_frames(self, project: Project, threshold: float, track_ids: Iterable[int],
+                      frames: Iterable[int]) -> None:
+        """Patch the changed frames of the changed tracks and redraw only the pieces they touch;
+        anything else (frame count, threshold, tracks shown or hidden) takes a full refresh."""
+        n = project.media.frame_count if project.media else 1
+        shown = self._shown(project)
+        if n != self._frame_count or threshold != self._data.threshold or set(shown) != set(self._data.tracks):
+            self.refresh(project, threshold)
+            return
+        frames = [f for f in frames if 0 <= f < n]
+        if not frames:
+            return
+        for tid in track_ids:
+            track = shown.get(tid)
+            if track is None:
+                continue
+            arrays = self._data.tracks[tid]
+            keys_before = arrays.key[frames].copy()
+            for chunk in self._data.patch(track, frames):
+                self._draw_piece(tid, chunk, arrays)
+            if not np.array_equal(keys_before, arrays.key[frames]):
+                self._draw_keys(track, arrays)
+        index = np.asarray(frames)
+        low = np.zeros(len(index), bool)
+        for arrays in self._data.tracks.values():
+            low |= arrays.low[index]
+        changed = index[self._low_any[index] != low]
+        if len(changed):
+            self._low_any[index] = low
+            self._low_frames = None
+            for chunk in sorted(set((changed // CHUNK).tolist())):
+                self._draw_low(chunk)
+
+    # --- drawing ---------------------------------------------------------------------------
+    @staticmethod
+    def _shown(project: Project) -> dict[int, Track]:
+        return {tid: t for tid, t in project.tracks.items() if not t.hidden}
+
+    def _add_track(self, track: Track) -> None:
+        plot = self.getPlotItem()
+        pen = pg.mkPen(track.color, width=1.5)
+        pieces = []
+        for _chunk in range(chunk_count(self._frame_count)):
+            piece = pg.PlotCurveItem(pen=pen, connect="finite")
+            plot.addItem(piece)
+            pieces.append(piece)
+        self._pieces[track.id] = pieces
+        self._keys[track.id] = pg.ScatterPlotItem(symbol="d", size=9)
+        plot.addItem(self._keys[track.id])
+        arrays = self._data.tracks[track.id]
+        for chunk in range(len(pieces)):
+            self._draw_piece(track.id, chunk, arrays)
+        self._draw_keys(track, arrays)
+
+    def _remove_track(self, tid: int) -> None:
+        plot = self.getPlotItem()
+        for piece in self._pieces.pop(tid):
+            plot.removeItem(piece)
+        plot.removeItem(self._keys.pop(tid))
+
+    def _draw_piece(self, tid: int, chunk: int, arrays: TrackArrays) -> None:
+        start, stop = chunk_span(chunk, self._frame_count)
+        self._pieces[tid][chunk].setData(np.arange(start, stop, dtype=float), arrays.score[start:stop],
+                                         connect="finite")
+
+    def _draw_keys(self, track: Track, arrays: TrackArrays) -> None:
+        keys = np.flatnonzero(arrays.key)
+        self._keys[track.id].setData(keys.astype(float), np.ones(len(keys)), brush=pg.mkBrush(track.color),
+                                     pen=pg.mkPen("#ffffff"))
+
+    def _make_low_pieces(self) -> None:
+        plot = self.getPlotItem()
+        for piece in self._low_pieces:
+            plot.removeItem(piece)
+        self._low_pieces = []
+        for chunk in range(chunk_count(self._frame_count)):
+            piece = pg.ImageItem(axisOrder="row-major")
+            piece.setZValue(-10)
+            plot.addItem(piece)
+            self._low_pieces.append(piece)
+
+    def _draw_low(self, chunk: int) -> None:
+        """Frames below the threshold shaded red: a 1 x CHUNK RGBA image over x in [start - 0.5, stop - 0.5], y in [0, 1]."""
+        start, stop = chunk * CHUNK, min(self._frame_count, (chunk + 1) * CHUNK)
+        rgba = np.zeros((1, stop - start, 4), np.uint8)
+        rgba[0, self._low_any[start:stop]] = LOW_RGBA
+        piece = self._low_pieces[chunk]
+        piece.setImage(rgba, autoLevels=False, levels=None)
+        piece.setRect(QtCore.QRectF(start - 0.5, 0.0, float(stop - start), 1.0))
 
     def frame_at_scene(self, scene_pos: QtCore.QPointF) -> int:
         x = self.getPlotItem().getViewBox().mapSceneToView(scene_pos).x()
