@@ -1,17 +1,48 @@
 """Inference-only speed-ups of a network the tracker owns (never of one used for training).
 
-Folding each BatchNorm into the convolution before it removes ~50 BatchNorm passes per
-frame from the Lite0 backbone (about a sixth of its CPU time) and changes outputs only
-by float rounding (~1e-6 relative). torch.fx does the folding on the traced backbone; a
-backbone that cannot be traced is left as it is, so this can only make tracking faster.
+Two steps, both leaving the outputs equal to the plain network up to float rounding:
+
+1. ``fold_batchnorms`` (any device, in the weights' own precision, before a cast to fp16):
+   every BatchNorm goes into the convolution before it. In the backbone torch.fx does it
+   on the traced module (~50 BatchNorm passes, a sixth of Lite0's CPU time); in the neck,
+   xcorr adjust convs, towers and the ADCA reduce they are Conv+BN pairs of a Sequential,
+   and ADCA's BatchNorm after the deformable conv folds into the deformable weights
+   (the deformable conv is linear in them). A backbone that cannot be traced stays
+   unfused, so this can only make tracking faster.
+2. ``use_cpu_kernels`` (float32 on a CPU only): every backbone conv becomes one oneDNN
+   primitive with its ReLU6 / residual add fused and its weights pre-packed
+   (core.tracking.cpu_kernels). It is checked once against the folded backbone on a
+   random crop and dropped, with a log line, if the operators are missing or disagree.
 """
 from __future__ import annotations
 
+import copy
 import logging
+from dataclasses import dataclass
 
-from torch import nn
+import torch
+from torch import Tensor, fx, nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from core.model.oain import ADCA
+
+from .cpu_kernels import fuse_graph_convs, onednn_available
 
 log = logging.getLogger(__name__)
+
+CHECK_RTOL = 1e-3
+"""How far (relative to the feature scale) a CPU-kernel backbone may differ from the folded
+one on the check crop. Float rounding gives ~1e-6; a wrong rewrite gives O(1)."""
+
+
+@dataclass(frozen=True)
+class InferencePrep:
+    """What ``prepare`` did to a net: backbone folded by torch.fx, BatchNorms folded outside
+    the backbone, backbone convs on fused oneDNN kernels."""
+
+    backbone_fused: bool
+    batchnorms_folded: int
+    cpu_kernels: bool
 
 
 def fuse_backbone(net: nn.Module) -> bool:
@@ -26,8 +57,118 @@ def fuse_backbone(net: nn.Module) -> bool:
     except Exception as error:  # tracing limits vary by torch version; unfused is still correct
         log.info("backbone left unfused (%s: %s)", type(error).__name__, error)
         return False
-    for name in ("out_channels", "level_blocks"):
-        if hasattr(backbone, name):
-            setattr(fused, name, getattr(backbone, name))
+    _keep_backbone_attributes(backbone, fused)
     net.backbone = fused
+    return True
+
+
+def _keep_backbone_attributes(source: nn.Module, target: nn.Module) -> None:
+    for name in ("out_channels", "level_blocks"):
+        if hasattr(source, name):
+            setattr(target, name, getattr(source, name))
+
+
+def _foldable(bn: nn.Module) -> bool:
+    return (isinstance(bn, nn.BatchNorm2d) and not bn.training and bn.track_running_stats
+            and bn.running_mean is not None and bn.running_var is not None)
+
+
+def fold_sequential_batchnorms(root: nn.Module) -> int:
+    """Fold each Conv2d directly followed by an eval BatchNorm2d inside any nn.Sequential of
+    ``root`` (the BN becomes Identity); returns how many were folded."""
+    folded = 0
+    for module in list(root.modules()):
+        if not isinstance(module, nn.Sequential):
+            continue
+        for index in range(len(module) - 1):
+            conv, bn = module[index], module[index + 1]
+            if type(conv) is nn.Conv2d and _foldable(bn) and conv.out_channels == bn.num_features:
+                module[index] = fuse_conv_bn_eval(conv, bn)
+                module[index + 1] = nn.Identity()
+                folded += 1
+    return folded
+
+
+def fold_adca_batchnorm(adca: ADCA) -> bool:
+    """Fold ADCA's BatchNorm after the deformable conv into its weight and bias.
+
+    BN(W * s + b) = (γ / σ) W * s + (γ / σ)(b - μ) + β for every sampled patch s, whichever
+    deformable kernel (torchvision's or the grid_sample one) computes W * s.
+    """
+    post = adca.post
+    if not isinstance(post, nn.Sequential) or len(post) == 0 or not _foldable(post[0]):
+        return False
+    bn = post[0]
+    with torch.no_grad():
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps) if bn.affine else \
+            1.0 / torch.sqrt(bn.running_var + bn.eps)
+        shift = bn.bias if bn.affine else torch.zeros_like(scale)
+        bias = adca.bias if adca.bias is not None else torch.zeros_like(scale)
+        adca.weight.copy_(adca.weight * scale.view(-1, 1, 1, 1))
+        new_bias = (bias - bn.running_mean) * scale + shift
+        if adca.bias is None:
+            adca.bias = nn.Parameter(new_bias)
+        else:
+            adca.bias.copy_(new_bias)
+    post[0] = nn.Identity()
+    return True
+
+
+def fold_batchnorms(net: nn.Module) -> tuple[bool, int]:
+    """Every BatchNorm of an eval-mode net folded into its conv: (backbone fused, BNs folded
+    outside the backbone). The net then serves inference only."""
+    backbone_fused = fuse_backbone(net)
+    folded = 0
+    for name, child in net.named_children():
+        if name != "backbone":
+            folded += fold_sequential_batchnorms(child)
+    folded += sum(fold_adca_batchnorm(m) for m in net.modules() if isinstance(m, ADCA))
+    return backbone_fused, folded
+
+
+def _check_input(net: nn.Module) -> Tensor:
+    size = int(getattr(getattr(net, "config", None), "search_size", 255))
+    generator = torch.Generator().manual_seed(0)
+    return torch.rand(1, 3, size, size, generator=generator) * 255.0
+
+
+def _agree(outputs: list[Tensor], reference: list[Tensor]) -> bool:
+    if len(outputs) != len(reference):
+        return False
+    for out, ref in zip(outputs, reference):
+        if out.shape != ref.shape or not torch.isfinite(out).all():
+            return False
+        scale = float(ref.abs().max()) or 1.0
+        if float((out - ref).abs().max()) > CHECK_RTOL * scale:
+            return False
+    return True
+
+
+def use_cpu_kernels(net: nn.Module) -> bool:
+    """Move a folded float32 CPU backbone onto fused, pre-packed oneDNN convs; True when done.
+
+    Only for a backbone that torch.fx folded (a GraphModule) and only on the CPU in float32;
+    the new backbone must reproduce the old on a random crop, else the old one stays.
+    """
+    backbone = getattr(net, "backbone", None)
+    if not isinstance(backbone, fx.GraphModule) or not onednn_available():
+        return False
+    params = list(backbone.parameters())
+    if not params or any(p.device.type != "cpu" or p.dtype != torch.float32 for p in params):
+        return False
+    try:
+        candidate = copy.deepcopy(backbone)
+        if fuse_graph_convs(candidate) == 0:
+            return False
+        _keep_backbone_attributes(backbone, candidate)
+        crop = _check_input(net)
+        with torch.inference_mode():
+            ok = _agree(list(candidate(crop)), list(backbone(crop)))
+    except Exception as error:  # missing or broken oneDNN operators: the folded backbone is correct
+        log.info("CPU kernels not used (%s: %s)", type(error).__name__, error)
+        return False
+    if not ok:
+        log.warning("fused CPU kernels disagree with the reference backbone here; not used")
+        return False
+    net.backbone = candidate
     return True

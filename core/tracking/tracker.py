@@ -24,7 +24,7 @@ from core.model import PostprocessConfig, SiamCrossNet, TemplateEncoding, load_m
 
 from .crops import CropWindow, channel_mean, context_size, crop_many, crop_window, search_size_for
 from .device import DeviceChoice, cpu_fallback, is_out_of_memory, resolve_device
-from .inference import fuse_backbone
+from .inference import InferencePrep, fold_batchnorms, use_cpu_kernels
 from .inputs import MIN_BOX_SIDE, check_frame, clip_box, normalise_box
 from .postprocess import cosine_window, decide
 from .result import ResponseMaps, TrackResult
@@ -81,17 +81,19 @@ class SiamCrossTracker:
                  max_batch: int | None = None, postprocess: PostprocessConfig | None = None) -> None:
         """Track with ``net`` on ``device``.
 
-        fuse=True folds BatchNorm into convs (the net then serves inference only, so only
-        pass it for a net this tracker owns). max_batch caps the targets of one network
+        fuse=True folds every BatchNorm into its conv and, in float32 on a CPU, runs the
+        backbone on fused oneDNN kernels (core.tracking.inference; the net then serves
+        inference only, so only pass it for a net this tracker owns). max_batch caps the targets of one network
         pass; None picks CPU_MAX_BATCH on a CPU and no cap on a GPU. postprocess overrides
         the model's own post-processing knobs (for tuning them; None keeps the model's).
         """
         self._choice = device if isinstance(device, DeviceChoice) else resolve_device(device)
         self._requested_batch = max_batch
         net.eval()
-        if fuse:
-            fuse_backbone(net)  # in the weights' own precision, before any cast to fp16
+        backbone_fused, folded = fold_batchnorms(net) if fuse else (False, 0)  # before any cast to fp16
         self._net = net.to(device=self._choice.device, dtype=self._choice.dtype)
+        cpu_kernels = fuse and self._choice.device.type == "cpu" and use_cpu_kernels(self._net)
+        self._prep = InferencePrep(backbone_fused, folded, cpu_kernels)
         if self._choice.device.type == "cpu":
             keep_freed_memory()
         self._max_batch = self._batch_limit()
@@ -125,6 +127,11 @@ class SiamCrossTracker:
     @property
     def net(self) -> SiamCrossNet:
         return self._net
+
+    @property
+    def inference_prep(self) -> InferencePrep:
+        """Which inference-only speed-ups this tracker applied to its net."""
+        return self._prep
 
     @property
     def score_threshold(self) -> float:

@@ -1,0 +1,283 @@
+"""Inference-only speed-ups (core.tracking.inference, core.tracking.cpu_kernels) change no output.
+
+The optimised tracker (from_pretrained: every BatchNorm folded, backbone on fused oneDNN
+kernels) is compared with the plain, unfolded shipped net on a real sequence; each fold and
+each fused kernel is also checked alone on inputs where a wrong fold shows (BatchNorm
+statistics far from identity).
+"""
+from __future__ import annotations
+
+import copy
+import operator
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+
+from core.model import SiamCrossNet, load_model, lite_config
+from core.model.oain import ADCA
+from core.tracking import SiamCrossTracker
+from core.tracking import inference
+from core.tracking.cpu_kernels import RELU, RELU6, OneDNNConv, fuse_graph_convs, onednn_available
+from core.tracking.device import DeviceChoice
+from core.tracking.inference import fold_adca_batchnorm, fold_batchnorms, fold_sequential_batchnorms, use_cpu_kernels
+
+needs_onednn = pytest.mark.skipif(not onednn_available(), reason="this torch build has no oneDNN kernels")
+
+
+def read_sequence(seqs_dir: Path, name: str, count: int) -> tuple[list[np.ndarray], tuple[float, ...]]:
+    paths = sorted((seqs_dir / name / "img").glob("*.jpg"))[:count]
+    line = (seqs_dir / name / "groundtruth_rect.txt").read_text().splitlines()[0]
+    x, y, w, h = (float(v) for v in line.replace("\t", ",").split(","))
+    return [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in paths], (x - 1.0, y - 1.0, w, h)
+
+
+def shipped_net() -> SiamCrossNet:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_model("lite", "cpu")
+
+
+def scramble_batchnorms(module: nn.Module, seed: int = 0) -> None:
+    """BatchNorm statistics and affine terms far from identity, so a wrong fold shows."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for bn in module.modules():
+            if isinstance(bn, nn.BatchNorm2d):
+                n = bn.num_features
+                bn.running_mean.copy_(torch.randn(n, generator=gen))
+                bn.running_var.copy_(torch.rand(n, generator=gen) * 3 + 0.2)
+                bn.weight.copy_(torch.randn(n, generator=gen))
+                bn.bias.copy_(torch.randn(n, generator=gen))
+
+
+@pytest.fixture(scope="module")
+def car4(seqs_dir):
+    return read_sequence(seqs_dir, "Car4", 12)
+
+
+@pytest.fixture(scope="module")
+def trackers() -> tuple[SiamCrossTracker, SiamCrossTracker]:
+    """(optimised as users get it, plain shipped net with no fold at all)."""
+    fast = SiamCrossTracker.from_pretrained("lite", device="cpu")
+    plain = SiamCrossTracker(shipped_net(), "cpu", fuse=False)
+    return fast, plain
+
+
+def assert_same_result(fast, plain) -> None:
+    for name in ("cls", "align", "score"):
+        np.testing.assert_allclose(getattr(fast.maps, name), getattr(plain.maps, name), atol=2e-5, err_msg=name)
+    np.testing.assert_allclose(fast.maps.reg, plain.maps.reg, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(fast.box_xywh, plain.box_xywh, atol=1e-3)
+    assert fast.score == pytest.approx(plain.score, abs=2e-5)
+
+
+def test_from_pretrained_folds_every_batchnorm_and_uses_cpu_kernels(trackers):
+    fast, plain = trackers
+    prep = fast.inference_prep
+    assert prep.backbone_fused and prep.batchnorms_folded == 20  # neck 2, xcorr 8, towers 8, ADCA 2
+    assert prep.cpu_kernels == onednn_available()
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.net.modules())
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in plain.net.modules()) == 53  # untouched: 33 backbone + 20
+    assert not plain.inference_prep.backbone_fused and plain.inference_prep.batchnorms_folded == 0
+
+
+def test_optimised_tracker_gives_the_plain_nets_maps_and_boxes_on_a_real_sequence(trackers, car4):
+    """Both trackers see the same search window every frame (the plain tracker's state), so
+    the maps and boxes must agree to float rounding on every frame; free-running, rounding
+    differences would compound through the state and hide nothing but also prove nothing."""
+    fast, plain = trackers
+    frames, box = car4
+    mine, reference = fast.init_target(frames[0], box), plain.init_target(frames[0], box)
+    for feature, expected in zip(mine.template.features, reference.template.features):
+        torch.testing.assert_close(feature, expected, rtol=1e-4, atol=1e-4)
+    for frame in frames[1:]:
+        mine.center_xy, mine.size_wh = reference.center_xy, reference.size_wh
+        (got,), (want,) = fast.track_many(frame, [mine]), plain.track_many(frame, [reference])
+        assert_same_result(got, want)
+        assert want.score > 0.5  # the shipped model really tracks Car4: the maps are not flat
+
+
+def test_batched_targets_match_the_plain_net_one_by_one(trackers, car4):
+    fast, plain = trackers
+    frames, box = car4
+    boxes = [box, (20.0, 30.0, 60.0, 50.0), (200.0, 100.0, 40.0, 80.0)]
+    mine = [fast.init_target(frames[0], b) for b in boxes]
+    theirs = [plain.init_target(frames[0], b) for b in boxes]
+    got = fast.track_many(frames[1], mine)
+    for state, want_state, result in zip(mine, theirs, got):
+        (want,) = plain.track_many(frames[1], [want_state])
+        assert_same_result(result, want)
+
+
+def test_half_precision_net_gets_the_folds_but_not_the_cpu_kernels(car4):
+    half = SiamCrossTracker(shipped_net(), DeviceChoice(torch.device("cpu"), half=True), fuse=True)
+    assert half.inference_prep.batchnorms_folded == 20 and not half.inference_prep.cpu_kernels
+    assert not any(isinstance(m, OneDNNConv) for m in half.net.modules())
+    frames, box = car4
+    state = half.init_target(frames[0], box)
+    (result,) = half.track_many(frames[1], [state])
+    assert 0.0 <= result.score <= 1.0 and np.isfinite(result.maps.reg).all()
+
+
+# -- each fold alone -----------------------------------------------------------------------------
+def test_sequential_folds_keep_the_heads_outputs():
+    torch.manual_seed(0)
+    net = SiamCrossNet(lite_config(), pretrained_backbone=False).eval()
+    scramble_batchnorms(net)
+    z, x = torch.rand(2, 3, 127, 127) * 255, torch.rand(2, 3, 255, 255) * 255
+    box = torch.tensor([[30.0, 40.0, 90.0, 80.0], [50.0, 50.0, 70.0, 70.0]])
+    with torch.inference_mode():
+        expected = net(z, box, x)
+        before = net.neck_features(net.backbone_features(x))
+    folded = sum(fold_sequential_batchnorms(child) for name, child in net.named_children() if name != "backbone")
+    assert folded == 19  # every Conv+BN pair outside the backbone (ADCA's post BN follows no conv)
+    with torch.inference_mode():
+        got = net(z, box, x)
+        after = net.neck_features(net.backbone_features(x))
+    for a, b in zip(after, before):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    for name in ("cls_logits", "align_logits", "reg"):
+        torch.testing.assert_close(getattr(got, name), getattr(expected, name), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("torchvision_kernel", [False, True])
+def test_adca_fold_is_exact_for_both_deformable_kernels(monkeypatch, torchvision_kernel):
+    monkeypatch.setattr(ADCA, "uses_torchvision_kernel", staticmethod(lambda device: torchvision_kernel))
+    torch.manual_seed(1)
+    adca = ADCA(24, stride=8, width=16).eval()
+    scramble_batchnorms(adca, seed=3)
+    features = torch.randn(2, 24, 9, 9)
+    reg = torch.rand(2, 4, 9, 9) * 40 + 4
+    with torch.inference_mode():
+        expected = adca(features, reg)
+        without_post_bn = adca.logits(F.relu(_deform(adca, features, reg)))
+    assert (expected - without_post_bn).abs().max() > 0.1  # the BN matters: a dropped fold would fail
+    assert fold_adca_batchnorm(adca)
+    assert isinstance(adca.post[0], nn.Identity)
+    with torch.inference_mode():
+        torch.testing.assert_close(adca(features, reg), expected, rtol=1e-4, atol=1e-5)
+    assert not fold_adca_batchnorm(adca)  # nothing left to fold
+
+
+def _deform(adca: ADCA, features: torch.Tensor, reg: torch.Tensor) -> torch.Tensor:
+    from core.model.geometry import deform_conv2d_by_sampling
+
+    return deform_conv2d_by_sampling(adca.reduce(features), adca.offsets(reg), adca.weight, adca.bias)
+
+
+def test_fold_batchnorms_skips_a_training_net():
+    net = SiamCrossNet(lite_config(), pretrained_backbone=False)  # train mode
+    assert fold_batchnorms(net) == (False, 0)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in net.modules()) == 53
+
+
+# -- fused oneDNN kernels -------------------------------------------------------------------------
+@needs_onednn
+@pytest.mark.parametrize("kwargs, activation, residual", [
+    (dict(in_channels=8, out_channels=16, kernel_size=1), RELU6, False),
+    (dict(in_channels=8, out_channels=8, kernel_size=3, padding=1), None, True),
+    (dict(in_channels=16, out_channels=16, kernel_size=5, padding=4, dilation=2, groups=16), RELU6, False),
+    (dict(in_channels=3, out_channels=8, kernel_size=3, stride=2, padding=1, bias=False), RELU, False),
+    (dict(in_channels=8, out_channels=8, kernel_size=1), RELU, True),
+])
+def test_onednn_conv_equals_conv_then_add_then_activation(kwargs, activation, residual):
+    torch.manual_seed(2)
+    conv = nn.Conv2d(**kwargs).eval()
+    fused = OneDNNConv(conv, activation, residual)
+    x = torch.randn(3, kwargs["in_channels"], 17, 17) * 4
+    with torch.inference_mode():
+        expected = conv(x)
+        other = torch.randn_like(expected) * 4 if residual else None
+        if residual:
+            expected = expected + other
+        if activation is RELU6:
+            expected = F.relu6(expected)
+        elif activation is RELU:
+            expected = F.relu(expected)
+        got = fused(x, other) if residual else fused(x)
+        channels_last = fused(x.contiguous(memory_format=torch.channels_last), other) if residual else \
+            fused(x.contiguous(memory_format=torch.channels_last))
+    assert fused._packed is not None  # really took the oneDNN path
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(channels_last, expected, rtol=1e-5, atol=1e-5)
+
+
+@needs_onednn
+def test_onednn_conv_follows_weight_changes_copies_and_other_dtypes():
+    torch.manual_seed(3)
+    conv = nn.Conv2d(4, 6, 3, padding=1)
+    fused = OneDNNConv(conv, RELU6)
+    x = torch.randn(1, 4, 8, 8)
+    with torch.inference_mode():
+        fused(x)
+    with torch.no_grad():
+        conv.weight.mul_(2)
+        fused.weight.mul_(2)  # e.g. load_state_dict: the packed copy must follow
+    clone = copy.deepcopy(fused)
+    with torch.inference_mode():
+        expected = F.relu6(conv(x))
+        torch.testing.assert_close(fused(x), expected)
+        torch.testing.assert_close(clone(x), expected)
+        torch.testing.assert_close(fused.double()(x.double()), expected.double(), rtol=1e-5, atol=1e-5)
+    with torch.enable_grad():  # gradients go through the plain conv
+        assert fused.float()(x.requires_grad_()).sum().grad_fn is not None
+
+
+class _Tiny(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 1)
+        self.c, self.d = nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 1)
+        self.e = nn.Conv2d(8, 4, 1)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        x = F.relu6(self.a(x))
+        y = self.b(x) + x  # residual add: into b
+        z = self.c(y)  # its add's other operand is computed after c: nothing absorbed into c
+        late = self.d(y)
+        w = self.act(operator.add(z, late))  # into d: residual z, then ReLU
+        v = self.e(w)  # two users: nothing absorbed
+        return [v + 1.0, F.relu(v)]
+
+
+@needs_onednn
+def test_graph_rewrite_absorbs_only_safe_patterns():
+    torch.manual_seed(4)
+    module = _Tiny().eval()
+    traced = fx.symbolic_trace(module)
+    assert fuse_graph_convs(traced) == 5
+    kinds = {name: (m.activation, m.residual) for name, m in traced.named_modules() if isinstance(m, OneDNNConv)}
+    assert kinds == {"a": (RELU6, False), "b": (None, True), "c": (None, False), "d": (RELU, True),
+                     "e": (None, False)}
+    x = torch.randn(2, 3, 12, 12)
+    with torch.inference_mode():
+        for got, expected in zip(traced(x), module(x)):
+            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@needs_onednn
+def test_cpu_kernels_that_disagree_are_not_used(monkeypatch):
+    net = shipped_net()
+    fold_batchnorms(net)
+    folded = net.backbone
+
+    def corrupt(graph_module):
+        count = fuse_graph_convs(graph_module)
+        stem = graph_module.get_submodule("_conv_stem")
+        with torch.no_grad():
+            stem.bias.add_(1.0)  # a fold that is off by a constant
+        return count
+
+    monkeypatch.setattr(inference, "fuse_graph_convs", corrupt)
+    assert not use_cpu_kernels(net)
+    assert net.backbone is folded
+    monkeypatch.setattr(inference, "fuse_graph_convs", fuse_graph_convs)
+    monkeypatch.setattr(inference, "onednn_available", lambda: False)
+    assert not use_cpu_kernels(net) and net.backbone is folded
