@@ -115,8 +115,8 @@ def _layout(members: Sequence[int], windows: Sequence[CropWindow], stride: int) 
     side = size / scale
     anchor = CropWindow(float(left.min() / scale + side / 2.0), float(top.min() / scale + side / 2.0), side, size)
     cells = tuple((int(c), int(r)) for c, r in zip(cols, rows))
-    return SearchGroup(tuple(members), anchor, cells, (stride * int(cols.max()) + size, stride * int(rows.max()) + size),
-                       stride)
+    size_wh = (stride * int(cols.max()) + size, stride * int(rows.max()) + size)
+    return SearchGroup(tuple(members), anchor, cells, size_wh, stride)
 
 
 def _merged_side(lo: np.ndarray, hi: np.ndarray, scale: np.ndarray, size: int) -> np.ndarray:
