@@ -13,7 +13,6 @@ same batches in any process, with any number of data-loader workers, and after a
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 
 from ..datasets import Sequence, load_sequences
+from ..datasets.coco import read_instances
 from ..errors import FormatError, MediaError
 from ..tracking.crops import CropWindow, channel_mean, context_size, crop_window, search_size_for
 from . import augment
@@ -114,30 +114,19 @@ def read_sequences(root: Path, layout: str) -> list[Sequence]:
 
 
 def read_coco_images(root: Path) -> list[StaticImage]:
-    """Still images with their non-crowd boxes from a COCO json (file or dataset folder)."""
-    json_path = root if root.suffix == ".json" else next(iter(sorted(root.glob("annotations/instances_*.json"))), None)
-    if json_path is None or not json_path.is_file():
-        raise FormatError(f"No COCO instances json found at {root}.")
-    try:
-        coco = json.loads(json_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        raise FormatError(f"COCO file {json_path} is not valid JSON.") from None
-    dataset_root = json_path.parent.parent if json_path.parent.name == "annotations" else json_path.parent
-    split = json_path.stem.replace("instances_", "")
-    image_dirs = [dataset_root / "images" / split, dataset_root / split, dataset_root / "images", dataset_root]
-    boxes_by_image: dict[int, list[list[float]]] = {}
-    for ann in coco.get("annotations", []):
-        if not ann.get("iscrowd", 0):
-            boxes_by_image.setdefault(ann["image_id"], []).append([float(v) for v in ann["bbox"]])
+    """Still images with their non-crowd boxes from a COCO json (file or dataset folder).
+
+    core.datasets.coco finds the instances file and image folder and groups the boxes per
+    image (the same lookup eval and load_sequences use); images missing on disk are skipped.
+    """
+    coco = read_instances(root)
     images = []
-    for info in coco.get("images", []):
-        if info["id"] not in boxes_by_image:
+    for image_id, boxes in coco.boxes.items():
+        path = coco.path_of(image_id)
+        if not path.is_file():
+            log.warning("COCO image %s not found under %s", coco.file_names[image_id], coco.image_dir)
             continue
-        path = next((d / info["file_name"] for d in image_dirs if (d / info["file_name"]).is_file()), None)
-        if path is None:
-            log.warning("COCO image %s not found under %s", info["file_name"], dataset_root)
-            continue
-        images.append(StaticImage(path=path, boxes=np.asarray(boxes_by_image[info["id"]], dtype=np.float64)))
+        images.append(StaticImage(path=path, boxes=boxes))
     return images
 
 
