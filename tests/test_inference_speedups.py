@@ -281,3 +281,29 @@ def test_cpu_kernels_that_disagree_are_not_used(monkeypatch):
     monkeypatch.setattr(inference, "fuse_graph_convs", fuse_graph_convs)
     monkeypatch.setattr(inference, "onednn_available", lambda: False)
     assert not use_cpu_kernels(net) and net.backbone is folded
+
+
+# -- the model benchmark times what users run ------------------------------------------------------
+def test_model_bench_times_the_shipped_lite_weights_as_the_tracker_prepares_them(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from core.model.profiling import count_gflops, count_parameters
+
+    root = Path(__file__).resolve().parents[1]
+    rows = {}
+    for flag in ("", "--unprepared"):
+        out = tmp_path / f"bench{flag}.json"
+        subprocess.run([sys.executable, "-m", "benchmarks.model_bench", "--configs", "lite", "--repeats", "1",
+                        "--out", str(out), *([flag] if flag else [])], cwd=root, check=True, capture_output=True)
+        (rows[flag],) = json.loads(out.read_text())["models"]
+    prepared, unprepared = rows[""], rows["--unprepared"]
+    plain = shipped_net()
+    assert (prepared["params_total"], prepared["params_trainable"]) == count_parameters(plain)
+    assert prepared["gflops"] == unprepared["gflops"] == pytest.approx(count_gflops(plain), abs=1e-3)
+    assert prepared["setup"].startswith("siamcross-lite.pt as the tracker runs it")
+    assert f"oneDNN CPU kernels {onednn_available()}" in prepared["setup"]
+    assert "20 head BNs folded" in prepared["setup"]
+    assert unprepared["setup"] == "siamcross-lite.pt, plain net"
+    assert prepared["backbone_ms"] > 0 and prepared["heads_ms"] > 0

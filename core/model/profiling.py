@@ -4,6 +4,12 @@ Library code: it measures and returns frozen results; printing is the caller's j
 FLOPs come from torch.utils.flop_counter (2 FLOPs per multiply-add) over
 encode_template + encode_search + decode at batch 1; torchvision's deform_conv2d (used
 on CUDA) is not known to the counter, so there its multiply-adds are added analytically.
+
+Timings are only worth reporting for the net users run: the tracker folds BatchNorm and
+swaps CPU kernels into its net (core.tracking.inference), which the flop counter cannot
+see into. So size and FLOPs can be measured on the plain net first (``measure_size``) and
+handed to ``profile_model`` with the prepared one. Inputs are laid out as the tracker's
+(uint8 HWC crops permuted to NCHW, i.e. channels-last strides).
 """
 from __future__ import annotations
 
@@ -42,17 +48,35 @@ class ModelProfile:
     threads: int
     repeats: int
     device: str
+    setup: str = ""
+    """How the timed net was prepared (e.g. "shipped weights, as the tracker runs them")."""
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _inputs(config: ModelConfig, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+@dataclass(frozen=True)
+class ModelSize:
+    """Parameters and GFLOPs (one template + one search crop + decode, batch 1) of a net."""
+
+    params_total: int
+    params_trainable: int
+    gflops: float
+
+
+def _crops(size: int, gen: torch.Generator, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """A random uint8 crop [1, S, S, 3] as the tracker feeds it: permuted to [1, 3, S, S]."""
+    pixels = torch.randint(0, 256, (1, size, size, 3), generator=gen, dtype=torch.uint8)
+    return pixels.to(device).permute(0, 3, 1, 2).to(dtype)
+
+
+def _inputs(config: ModelConfig, device: torch.device,
+            dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(0)
-    z = (torch.rand(1, 3, config.template_size, config.template_size, generator=gen) * 255).to(device)
-    x = (torch.rand(1, 3, config.search_size, config.search_size, generator=gen) * 255).to(device)
+    z = _crops(config.template_size, gen, device, dtype)
+    x = _crops(config.search_size, gen, device, dtype)
     c = (config.template_size - 1) / 2
-    box = torch.tensor([[c - 24, c - 32, c + 24, c + 32]], device=device)
+    box = torch.tensor([[c - 24, c - 32, c + 24, c + 32]], device=device, dtype=dtype)
     return z, box, x
 
 
@@ -63,9 +87,11 @@ def count_parameters(net: torch.nn.Module) -> tuple[int, int]:
 
 
 def count_gflops(net: SiamCrossNet) -> float:
-    """GFLOPs of one template + one search crop + decode at batch 1."""
+    """GFLOPs of one template + one search crop + decode at batch 1 (of a plain net: the
+    counter does not see into fused CPU kernels)."""
     config = net.config
-    z, box, x = _inputs(config, next(net.parameters()).device)
+    first = next(net.parameters())
+    z, box, x = _inputs(config, first.device, first.dtype)
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
         net.decode(net.encode_template(z, box), net.encode_search(x))
@@ -75,6 +101,12 @@ def count_gflops(net: SiamCrossNet) -> float:
     if not adca.uses_torchvision_kernel(z.device):
         deform_flops = 0  # the grid_sample version's matmul is already counted
     return (counter.get_total_flops() + deform_flops) / 1e9
+
+
+def measure_size(net: SiamCrossNet) -> ModelSize:
+    """Parameters and GFLOPs of ``net`` as built (measure before any inference preparation)."""
+    total, trainable = count_parameters(net)
+    return ModelSize(total, trainable, round(count_gflops(net), 3))
 
 
 def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 2,
@@ -108,13 +140,18 @@ def _postprocess_timer(net: SiamCrossNet) -> Callable[[object], object] | None:
     return run
 
 
-def profile_model(net: SiamCrossNet, repeats: int = 20) -> ModelProfile:
-    """Measure ``net`` (put in eval mode) on its own device."""
+def profile_model(net: SiamCrossNet, repeats: int = 20, size: ModelSize | None = None,
+                  setup: str = "") -> ModelProfile:
+    """Measure ``net`` (put in eval mode) on its own device and in its own precision.
+
+    size: parameters and FLOPs measured on the plain net before it was prepared for
+    inference (None measures ``net`` itself); setup: how ``net`` was prepared, for the report.
+    """
     net.eval()
-    device = next(net.parameters()).device
-    z, box, x = _inputs(net.config, device)
-    total, trainable = count_parameters(net)
-    gflops = count_gflops(net)
+    first = next(net.parameters())
+    device = first.device
+    z, box, x = _inputs(net.config, device, first.dtype)
+    size = size if size is not None else measure_size(net)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def timed(fn: Callable[[], object]) -> Callable[[], object]:
@@ -139,11 +176,12 @@ def profile_model(net: SiamCrossNet, repeats: int = 20) -> ModelProfile:
         post = _postprocess_timer(net)
         postprocess_ms = _median_ms(lambda: post(out), repeats) if post is not None else None
     return ModelProfile(
-        name=net.config.name, params_total=total, params_trainable=trainable, gflops=round(gflops, 3),
+        name=net.config.name, params_total=size.params_total, params_trainable=size.params_trainable,
+        gflops=round(size.gflops, 3),
         backbone_ms=round(backbone_ms, 2), neck_ms=round(neck_ms, 2), heads_ms=round(heads_ms, 2),
         postprocess_ms=None if postprocess_ms is None else round(postprocess_ms, 2),
         frame_ms=round(frame_ms, 2), frame_cpu_ms=round(frame_cpu_ms, 2), template_ms=round(template_ms, 2),
-        threads=torch.get_num_threads(), repeats=repeats, device=str(device),
+        threads=torch.get_num_threads(), repeats=repeats, device=str(device), setup=setup,
     )
 
 
@@ -164,4 +202,5 @@ def format_table(profiles: list[ModelProfile]) -> str:
         p = profiles[0]
         lines.append(f"(ms: median of {p.repeats} runs, batch 1, {p.device}, {p.threads} threads; "
                      "frame = backbone + neck + heads on one search crop; frame-cpu = its CPU time, all threads)")
+        lines.extend(f"({q.name}: {q.setup})" for q in profiles if q.setup)
     return "\n".join(lines)

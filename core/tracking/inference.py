@@ -40,9 +40,9 @@ class InferencePrep:
     """What ``prepare`` did to a net: backbone folded by torch.fx, BatchNorms folded outside
     the backbone, backbone convs on fused oneDNN kernels."""
 
-    backbone_fused: bool
-    batchnorms_folded: int
-    cpu_kernels: bool
+    backbone_fused: bool = False
+    batchnorms_folded: int = 0
+    cpu_kernels: bool = False
 
 
 def fuse_backbone(net: nn.Module) -> bool:
@@ -172,3 +172,14 @@ def use_cpu_kernels(net: nn.Module) -> bool:
         return False
     net.backbone = candidate
     return True
+
+
+def prepare_for_inference(net: nn.Module, device: torch.device, dtype: torch.dtype) -> tuple[nn.Module, InferencePrep]:
+    """Fold (in the weights' own precision), move to device/dtype, then use the CPU kernels
+    where they apply (float32 on a CPU; never on CUDA or MPS). The net is changed in place
+    and returned; it serves inference only from now on."""
+    net.eval()
+    backbone_fused, folded = fold_batchnorms(net)
+    net = net.to(device=device, dtype=dtype)
+    cpu_kernels = device.type == "cpu" and dtype == torch.float32 and use_cpu_kernels(net)
+    return net, InferencePrep(backbone_fused, folded, cpu_kernels)

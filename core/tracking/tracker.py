@@ -24,7 +24,7 @@ from core.model import PostprocessConfig, SiamCrossNet, TemplateEncoding, load_m
 
 from .crops import CropWindow, channel_mean, context_size, crop_many, crop_window, search_size_for
 from .device import DeviceChoice, cpu_fallback, is_out_of_memory, resolve_device
-from .inference import InferencePrep, fold_batchnorms, use_cpu_kernels
+from .inference import InferencePrep, prepare_for_inference
 from .inputs import MIN_BOX_SIDE, check_frame, clip_box, normalise_box
 from .postprocess import cosine_window, decide
 from .result import ResponseMaps, TrackResult
@@ -90,10 +90,10 @@ class SiamCrossTracker:
         self._choice = device if isinstance(device, DeviceChoice) else resolve_device(device)
         self._requested_batch = max_batch
         net.eval()
-        backbone_fused, folded = fold_batchnorms(net) if fuse else (False, 0)  # before any cast to fp16
-        self._net = net.to(device=self._choice.device, dtype=self._choice.dtype)
-        cpu_kernels = fuse and self._choice.device.type == "cpu" and use_cpu_kernels(self._net)
-        self._prep = InferencePrep(backbone_fused, folded, cpu_kernels)
+        if fuse:
+            self._net, self._prep = prepare_for_inference(net, self._choice.device, self._choice.dtype)
+        else:
+            self._net, self._prep = net.to(device=self._choice.device, dtype=self._choice.dtype), InferencePrep()
         if self._choice.device.type == "cpu":
             keep_freed_memory()
         self._max_batch = self._batch_limit()
