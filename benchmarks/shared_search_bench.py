@@ -54,7 +54,7 @@ def bench_speed(args: argparse.Namespace) -> dict:
             ratios = []
             for index, frame in enumerate(frames[1:]):
                 windows = [tracker._search_window(s) for s in runs["on"]]
-                plan = plan_search(windows, shared)
+                plan = plan_search(windows, shared, tracker.net.config)
                 ratios.append(plan.pixels / (len(windows) * 255 * 255))
                 for mode in ("off", "on") if index % 2 == 0 else ("on", "off"):
                     tracker.shared_search = shared if mode == "on" else None

@@ -1,6 +1,7 @@
 """Shared backbone passes for overlapping targets: grouping rules, crop geometry, features, tracker hook."""
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import cv2
@@ -8,11 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from core.model.config import lite_config
 from core.tracking import SiamCrossTracker
 from core.tracking.crops import CropWindow, channel_mean, crop_window_image
 from core.tracking.shared_search import SharedSearchConfig, crop_group, plan_search, slice_features
 
 S = 255
+LITE = lite_config()
 
 
 def window(cx: float, cy: float, scale: float = 0.5) -> CropWindow:
@@ -23,14 +26,14 @@ def window(cx: float, cy: float, scale: float = 0.5) -> CropWindow:
 # -- grouping rules (pure geometry) -------------------------------------------------------
 def test_far_apart_targets_keep_their_own_crops():
     windows = [window(300, 300), window(2300, 300)]
-    plan = plan_search(windows, SharedSearchConfig())
+    plan = plan_search(windows, SharedSearchConfig(), LITE)
     assert plan.groups == () and plan.singles == (0, 1)
     assert plan.windows == tuple(windows)
 
 
 def test_overlapping_targets_of_one_size_share_one_crop():
     windows = [window(300 + 60 * i, 300 + 40 * (i % 2)) for i in range(4)]
-    plan = plan_search(windows, SharedSearchConfig())
+    plan = plan_search(windows, SharedSearchConfig(), LITE)
     assert len(plan.groups) == 1 and plan.singles == ()
     group = plan.groups[0]
     assert sorted(group.members) == [0, 1, 2, 3]
@@ -48,7 +51,7 @@ def test_overlapping_targets_of_one_size_share_one_crop():
 
 def test_member_windows_lie_on_the_stride_grid_of_the_shared_crop():
     windows = [window(300.3, 301.7), window(377.9, 333.1)]
-    group = plan_search(windows, SharedSearchConfig()).groups[0]
+    group = plan_search(windows, SharedSearchConfig(), LITE).groups[0]
     for k, (col, row) in enumerate(group.cells):
         x, y = group.member_window(k).crop_to_frame_xy(0.0, 0.0)  # its crop origin
         gx, gy = group.anchor.crop_to_frame_xy(8.0 * col, 8.0 * row)  # shared-crop pixel 8*cell
@@ -57,8 +60,8 @@ def test_member_windows_lie_on_the_stride_grid_of_the_shared_crop():
 
 def test_targets_of_different_sizes_are_not_grouped():
     windows = [window(300, 300, 0.5), window(330, 300, 0.5 * 1.4)]
-    assert plan_search(windows, SharedSearchConfig(max_scale_ratio=1.25)).groups == ()
-    plan = plan_search(windows, SharedSearchConfig(max_scale_ratio=1.5))
+    assert plan_search(windows, SharedSearchConfig(max_scale_ratio=1.25), LITE).groups == ()
+    plan = plan_search(windows, SharedSearchConfig(max_scale_ratio=1.5), LITE)
     assert len(plan.groups) == 1
     scale = plan.groups[0].anchor.out_size / plan.groups[0].anchor.side
     assert scale == pytest.approx(0.5 * np.sqrt(1.4))  # the geometric mean of the two
@@ -67,21 +70,28 @@ def test_targets_of_different_sizes_are_not_grouped():
 def test_groups_that_save_too_few_pixels_fall_back_to_own_crops():
     # 150 crop px apart: one 413x263 crop beats two 255x255 ones (saves pixels) but only by 16%
     windows = [window(300, 300), window(600, 300)]
-    assert plan_search(windows, SharedSearchConfig()).groups == ()
-    assert len(plan_search(windows, SharedSearchConfig(max_area_ratio=0.9)).groups) == 1
+    assert plan_search(windows, SharedSearchConfig(), LITE).groups == ()
+    assert len(plan_search(windows, SharedSearchConfig(max_area_ratio=0.9), LITE).groups) == 1
 
 
 def test_shared_crops_never_exceed_the_side_cap():
     windows = [window(300 + 100 * i, 300) for i in range(12)]  # a row, 50 crop px apart
-    plan = plan_search(windows, SharedSearchConfig(max_side=600))
+    plan = plan_search(windows, SharedSearchConfig(max_side=600), LITE)
     assert plan.groups and all(max(g.size_wh) <= 600 for g in plan.groups)
     assert sorted(i for g in plan.groups for i in g.members) + list(plan.singles) != []
     assert sorted([i for g in plan.groups for i in g.members] + list(plan.singles)) == list(range(12))
 
 
+def test_models_whose_features_do_not_slice_exactly_never_share():
+    """Lite without dilation interpolates its stride-16 level: slicing it would be wrong."""
+    windows = [window(300 + 60 * i, 300) for i in range(4)]
+    plan = plan_search(windows, SharedSearchConfig(force=True), dataclasses.replace(LITE, dilate_deep=False))
+    assert plan.groups == () and plan.singles == (0, 1, 2, 3) and plan.windows == tuple(windows)
+
+
 def test_forced_lone_target_is_a_group_of_its_own_window():
     windows = [window(300.25, 280.75)]
-    plan = plan_search(windows, SharedSearchConfig(force=True))
+    plan = plan_search(windows, SharedSearchConfig(force=True), LITE)
     assert len(plan.groups) == 1 and plan.groups[0].member_window(0) == windows[0]
     assert plan.groups[0].size_wh == (S, S)
 
@@ -104,7 +114,7 @@ def frames(seqs_dir):
 def test_shared_crop_holds_each_members_own_crop_pixels(frames):
     frame = frames[0]
     windows = [window(300.3, 201.7, 0.9), window(377.9, 233.1, 0.93)]
-    group = plan_search(windows, SharedSearchConfig(max_area_ratio=1.0)).groups[0]
+    group = plan_search(windows, SharedSearchConfig(max_area_ratio=1.0), LITE).groups[0]
     pad = channel_mean(frame)
     shared = crop_group(frame, group, pad)
     assert shared.shape == (group.size_wh[1], group.size_wh[0], 3)
@@ -119,7 +129,7 @@ def test_shared_crop_holds_each_members_own_crop_pixels(frames):
 def test_sliced_features_equal_a_per_target_pass_away_from_the_border(tracker, frames, one_torch_thread):
     frame = frames[0]
     windows = [window(300.3, 201.7, 0.9), window(420.9, 273.1, 0.9)]
-    group = plan_search(windows, SharedSearchConfig(max_area_ratio=1.0)).groups[0]
+    group = plan_search(windows, SharedSearchConfig(max_area_ratio=1.0), LITE).groups[0]
     pad = channel_mean(frame)
     net = tracker.net
     image = crop_group(frame, group, pad)
@@ -173,7 +183,7 @@ def test_grouped_targets_map_back_through_their_effective_windows(tracker, frame
     boxes = [(200.0, 150.0, 100.0, 80.0), (260.0, 170.0, 100.0, 80.0), (230.0, 230.0, 100.0, 80.0)]
     states = [tracker.init_target(frames[0], box) for box in boxes]
     windows = [tracker._search_window(s) for s in states]
-    plan = plan_search(windows, SharedSearchConfig())
+    plan = plan_search(windows, SharedSearchConfig(), LITE)
     assert len(plan.groups) == 1
     tracker.shared_search = SharedSearchConfig()
     try:

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import torch
 
-from core.model import SiamCrossNet, TemplateEncoding
+from core.model import ModelConfig, SiamCrossNet, TemplateEncoding
 
 from .crops import CropWindow, crop_many
 
@@ -123,13 +123,24 @@ def _merged_side(lo: np.ndarray, hi: np.ndarray, scale: np.ndarray, size: int) -
     return (hi - lo) * scale + size
 
 
-def plan_search(windows: Sequence[CropWindow], config: SharedSearchConfig, stride: int = 8) -> SearchPlan:
+def slices_exactly(model: ModelConfig) -> bool:
+    """Whether every search-feature level is computed on the stride grid itself (so a window
+    of cells of a larger crop is that window's own features). A Lite backbone without
+    dilation interpolates its stride-16 level onto stride 8, which only holds for square crops
+    and even cell offsets: such models always take per-target crops."""
+    return model.dilate_deep or model.backbone != "efficientnet_lite0"
+
+
+def plan_search(windows: Sequence[CropWindow], config: SharedSearchConfig, model: ModelConfig) -> SearchPlan:
     """Group targets by greedy agglomeration: repeatedly merge the two groups whose joint
     crop saves the most pixels, within the scale ratio and the side cap; then keep the
     groups that save enough (``max_area_ratio``), the rest go back to per-target crops."""
     n = len(windows)
     if n == 0:
         return SearchPlan((), (), ())
+    if not slices_exactly(model):
+        return SearchPlan((), tuple(range(n)), tuple(windows))
+    stride = int(model.stride)
     size = windows[0].out_size
     cx = np.array([w.center_x for w in windows], dtype=np.float64)
     cy = np.array([w.center_y for w in windows], dtype=np.float64)

@@ -242,7 +242,7 @@ class SiamCrossTracker:
                 state.template = self._encode(state.template_crop, state.template_box_xyxy)
                 state.generation = self._generation
         windows = [self._search_window(s) for s in states]
-        plan = plan_search(windows, self.shared_search, self._net.config.stride) if self.shared_search else None
+        plan = plan_search(windows, self.shared_search, self._net.config) if self.shared_search else None
         if plan is not None and plan.groups:  # overlapping targets share backbone passes
             windows = list(plan.windows)
             maps = shared_response_maps(self._net, self._to_input, self._omega, frame, plan,
