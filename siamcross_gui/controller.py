@@ -173,7 +173,10 @@ class Controller(QtCore.QObject):
         self.cache = FrameCache(source, max_bytes=384 * 1024 * 1024, read_ahead=8)
         self.project_path = project_path
         self.worker.set_media(str(source.info.path))
-        self.worker.preload()  # the model loads in the worker now, so the first propagation starts at once
+        # The model loads in the worker from now on, so the first propagation starts at once; asked
+        # for from the event loop, after this frame is painted, so torch's import (which holds the
+        # GIL) does not delay the first picture.
+        QtCore.QTimer.singleShot(0, self, self._preload)
         self.dirty = bool(recovered)
         self.frame = 0
         self.last_result = None
@@ -184,6 +187,10 @@ class Controller(QtCore.QObject):
         self.selectionChanged.emit(self.selected)
         self.frameChanged.emit(0)
         self.projectChanged.emit()
+
+    def _preload(self) -> None:
+        if self.store is not None:
+            self.worker.preload()
 
     def close_media(self) -> None:
         """Close the project; its journal is deleted (the user saved or chose to discard)."""
@@ -505,8 +512,7 @@ class Controller(QtCore.QObject):
     def set_settings(self, settings: AppSettings) -> None:
         self.settings = settings
         self.worker.configure(settings.model, settings.device)
-        if self.store is not None:
-            self.worker.preload()  # a changed model or device loads now, not at the next run
+        self._preload()  # a changed model or device loads now, not at the next run
         self.projectChanged.emit()
 
 

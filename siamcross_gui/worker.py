@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import logging
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +75,24 @@ class FrameRecorder:
 
     def __getattr__(self, name: str):  # anything else the engine may ask of the tracker
         return getattr(self.tracker, name)
+
+
+@contextmanager
+def collections_deferred() -> Iterator[None]:
+    """Load a model with the garbage collector paused (it is process-wide, for a few seconds).
+
+    Loading (torch import, torch.fx fusion, weights) makes many objects, and the full
+    collections they set off held the GIL for 100-300 ms at a time, several times per load,
+    freezing the GUI thread (measured with a 5 ms timer in the GUI thread). Paused, the
+    garbage is collected later in ordinary collections.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _is_cuda_oom(error: BaseException) -> bool:
@@ -147,7 +167,8 @@ class PropagationWorker(QtCore.QObject):
         if self._source is None:
             self._source = open_media(self._media_path)
         if self._tracker is None:
-            self._tracker = self._factory(self._model, self._device)
+            with collections_deferred():
+                self._tracker = self._factory(self._model, self._device)
             self.modelLoaded.emit(self._model)
         return self._source, self._tracker
 
