@@ -101,7 +101,7 @@ class ConfidenceTimeline(pg.PlotWidget):
             if track is None:
                 continue
             arrays = self._data.tracks[tid]
-            keys_before = arrays.key[frames].copy()
+            keys_before = arrays.key[frames]  # a copy (fancy indexing)
             for chunk in self._data.patch(track, frames):
                 self._draw_piece(tid, chunk, arrays)
             if not np.array_equal(keys_before, arrays.key[frames]):
@@ -160,7 +160,8 @@ class ConfidenceTimeline(pg.PlotWidget):
             plot.removeItem(piece)
         self._low_pieces = []
         for chunk in range(chunk_count(self._frame_count)):
-            piece = pg.ImageItem(axisOrder="row-major")
+            # downsampled by mean when zoomed out, so a lone low frame still tints its pixel
+            piece = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
             piece.setZValue(-10)
             plot.addItem(piece)
             self._low_pieces.append(piece)
