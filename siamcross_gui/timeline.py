@@ -160,8 +160,8 @@ class ConfidenceTimeline(pg.PlotWidget):
             plot.removeItem(piece)
         self._low_pieces = []
         for chunk in range(chunk_count(self._frame_count)):
-            # downsampled by mean when zoomed out, so a lone low frame still tints its pixel
-            piece = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
+            # (no autoDownsample: pyqtgraph crashed painting a downsampled 1-row image)
+            piece = pg.ImageItem(axisOrder="row-major")
             piece.setZValue(-10)
             plot.addItem(piece)
             self._low_pieces.append(piece)
