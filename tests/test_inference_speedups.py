@@ -125,6 +125,17 @@ def test_half_precision_net_gets_the_folds_but_not_the_cpu_kernels(car4):
     assert 0.0 <= result.score <= 1.0 and np.isfinite(result.maps.reg).all()
 
 
+def test_off_the_cpu_only_the_folds_apply():
+    """On CUDA or MPS the folds apply and the oneDNN kernels never do (a meta device stands in
+    for the GPU here: it has the device logic and no arithmetic)."""
+    from core.tracking.inference import prepare_for_inference
+
+    net, prep = prepare_for_inference(shipped_net(), torch.device("meta"), torch.float16)
+    assert prep.backbone_fused and prep.batchnorms_folded == 20 and not prep.cpu_kernels
+    assert not any(isinstance(m, (OneDNNConv, nn.BatchNorm2d)) for m in net.modules())
+    assert {p.device.type for p in net.parameters()} == {"meta"} and next(net.parameters()).dtype == torch.float16
+
+
 # -- each fold alone -----------------------------------------------------------------------------
 def test_sequential_folds_keep_the_heads_outputs():
     torch.manual_seed(0)
