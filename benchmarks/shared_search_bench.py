@@ -84,8 +84,8 @@ def track_sequence(tracker, sequence, decoys: int, max_frames: int) -> np.ndarra
     first = sequence.read_frame(0)
     box = tuple(float(v) for v in sequence.boxes[0])
     target = tracker.init_target(first, box)
-    x, y, w, h = box
-    decoy_states = [tracker.init_target(first, (x + dx * w, y + dy * h, w, h)) for dx, dy in DECOY_OFFSETS[:decoys]]
+    # a decoy's template does not matter (only its search window does, set every frame)
+    decoy_states = [tracker.init_target(first, box) for _ in DECOY_OFFSETS[:decoys]]
     tracker.shared_search = SharedSearchConfig(force=True) if decoys else None
     boxes = np.full((len(sequence), 4), np.nan)
     boxes[0] = box
