@@ -22,8 +22,10 @@ everywhere (its receptive field spans the crop) by a few % of its range. Effect 
 ``python -m benchmarks.shared_search_bench --accuracy --decoys 3`` (each target of the 11
 shared sequences tracked alone vs grouped with 3 decoys, shared path forced): mean success
 AUC 0.569 alone, 0.568 grouped; per sequence -0.031 .. +0.017, less than the butterfly
-effect of moving the start box by half a pixel (Car4 0.436-0.539, Diving 0.418-0.452). Speed (CPU time, 1 thread, 720p, 16 targets): 15.7x one target
--> 6.9x clustered, 14.9x -> 8.0x spread (``python -m benchmarks.shared_search_bench --video``).
+effect of moving the start box by half a pixel (Car4 0.436-0.539, Diving 0.418-0.452);
+with 8 decoys all round (7 sequences) 0.489 -> 0.483. Speed (CPU time, 1 thread, 720p,
+16 targets, ``python -m benchmarks.shared_search_bench --video ...``): 13.5x one target ->
+6.0x clustered, 12.4x -> 6.9x spread; the heads (~6 ms a target) are then half the cost.
 
 Off by default (``SiamCrossTracker.shared_search = None``) all the same: with it a target's
 boxes depend on which other targets run beside it (``track_many`` no longer equals separate
