@@ -17,6 +17,7 @@ import platform
 import warnings
 from pathlib import Path
 
+import core  # noqa: F401  (sleeping OpenMP threads: set before torch loads, as the app runs)
 import torch
 
 from core.model import SiamCrossNet, load_model
