@@ -14,37 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import warnings
 from pathlib import Path
 
 import core  # noqa: F401  (sleeping OpenMP threads: set before torch loads, as the app runs)
 import torch
 
-from core.model import SiamCrossNet, load_model
-from core.model.config import NAMED_CONFIGS
-from core.model.profiling import ModelProfile, format_table, measure_size, profile_model
-from core.model.weights import DEFAULT_FILES
-
-
-def profile_named(name: str, repeats: int, prepared: bool = True) -> ModelProfile:
-    """Profile config ``name`` on the CPU: shipped weights (prepared as the tracker does unless
-    ``prepared`` is False) when the weights file exists, else a random plain net."""
-    if not DEFAULT_FILES[name].is_file():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            net = SiamCrossNet(NAMED_CONFIGS[name](), pretrained_backbone=False)
-        return profile_model(net, repeats=repeats, setup="random weights, plain net (no shipped weights)")
-    net = load_model(name, "cpu")
-    size = measure_size(net)
-    if not prepared:
-        return profile_model(net, repeats=repeats, size=size, setup=f"{DEFAULT_FILES[name].name}, plain net")
-    from core.tracking import SiamCrossTracker
-
-    tracker = SiamCrossTracker(net, "cpu", fuse=True)
-    prep = tracker.inference_prep
-    setup = (f"{DEFAULT_FILES[name].name} as the tracker runs it: backbone BN folded {prep.backbone_fused}, "
-             f"{prep.batchnorms_folded} head BNs folded, oneDNN CPU kernels {prep.cpu_kernels}")
-    return profile_model(tracker.net, repeats=repeats, size=size, setup=setup)
+from core.model.profiling import format_table
+from core.tracking.model_profile import profile_named
 
 
 def main() -> None:

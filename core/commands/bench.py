@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 
 import torch
 
@@ -17,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--configs", default="lite,r50", help="comma-separated model configs (lite, r50)")
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per stage (median)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, mps)")
+    parser.add_argument("--unprepared", action="store_true",
+                        help="time the shipped weights without the tracker's inference preparation")
 
 
 def _progress(text: str) -> None:
@@ -24,8 +25,8 @@ def _progress(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.model import SiamCrossNet
-    from core.model.profiling import format_table, profile_model
+    from core.model.profiling import format_table
+    from core.tracking.model_profile import profile_named
 
     names = [n.strip() for n in args.configs.split(",") if n.strip()]
     unknown = [n for n in names if n not in NAMED_CONFIGS]
@@ -41,10 +42,7 @@ def run(args: argparse.Namespace) -> int:
     profiles = []
     for index, name in enumerate(names, 1):
         _progress(f"bench {index}/{len(names)}: {name}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # untrained / random weights time the same
-            net = SiamCrossNet(NAMED_CONFIGS[name](), pretrained_backbone=False).to(device)
-        profiles.append(profile_model(net, repeats=args.repeats))
+        profiles.append(profile_named(name, args.repeats, prepared=not args.unprepared, device=str(device)))
     print(file=sys.stderr)
     if args.json:
         print(json.dumps({"torch": torch.__version__, "models": [p.to_dict() for p in profiles]}, indent=2))
