@@ -277,3 +277,30 @@ def test_search_region_puts_each_map_cell_where_the_network_reads_it(tracker, ca
         expected = window.crop_to_frame_xy(float(cells[r, c, 0]), float(cells[r, c, 1]))
         drawn = (x + (c + 0.5) * w / cols, y + (r + 0.5) * h / rows)
         assert drawn == pytest.approx(expected, abs=1e-6)
+
+
+def test_gpu_fallback_gets_the_cpu_kernels_a_cpu_tracker_has(car4):
+    """After an fp16 GPU tracker falls back to the CPU, its backbone runs on the same fused
+    oneDNN kernels as a tracker built on the CPU (not on the slower folded graph)."""
+    from core.model import load_model
+    from core.tracking.device import DeviceChoice
+    from core.tracking.cpu_kernels import onednn_available
+
+    if not onednn_available():
+        pytest.skip("this torch build has no oneDNN kernels")
+    frames, box = car4
+    victim = SiamCrossTracker(load_model("lite", "cpu"), DeviceChoice(torch.device("cpu"), half=True), fuse=True)
+    assert victim.inference_prep.backbone_fused and not victim.inference_prep.cpu_kernels
+    state = victim.init_target(frames[0], box)
+    victim._choice = DeviceChoice(torch.device("cuda"), half=True)
+    attempts = []
+
+    def step():
+        attempts.append(victim.device)
+        if len(attempts) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
+        return victim._track_batch(frames[1], [state])
+
+    results = victim._run_with_fallback(step)
+    assert victim.inference_prep.cpu_kernels and not victim.device.half
+    assert 0.0 <= results[0].score <= 1.0

@@ -13,7 +13,7 @@ the same crop coordinates that training uses (``CropWindow.box_to_crop_xyxy``).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -24,7 +24,7 @@ from core.model import PostprocessConfig, SiamCrossNet, TemplateEncoding, load_m
 
 from .crops import CropWindow, channel_mean, context_size, crop_many, crop_window, search_size_for
 from .device import DeviceChoice, cpu_fallback, is_out_of_memory, resolve_device
-from .inference import InferencePrep, prepare_for_inference
+from .inference import InferencePrep, prepare_for_inference, use_cpu_kernels
 from .inputs import MIN_BOX_SIDE, check_frame, clip_box, normalise_box
 from .postprocess import cosine_window, decide
 from .result import ResponseMaps, TrackResult
@@ -195,6 +195,8 @@ class SiamCrossTracker:
             keep_freed_memory()
             self._max_batch = self._batch_limit()
             self._net.to(device=self._choice.device, dtype=self._choice.dtype)
+            if self._prep.backbone_fused and use_cpu_kernels(self._net):  # as a CPU-built tracker runs
+                self._prep = replace(self._prep, cpu_kernels=True)
             self._generation += 1
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
