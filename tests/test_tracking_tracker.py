@@ -212,6 +212,23 @@ def test_fused_backbone_gives_the_same_features(tracker, car4):
             torch.testing.assert_close(fused, reference, atol=1e-3, rtol=1e-4)
 
 
+def _fail_once_on_gpu(victim, state, frame, failure, half: bool):
+    """Make ``victim`` believe it runs on CUDA, fail its first step with ``failure`` as a full
+    card would, and return (results of the step after the fallback, devices of the attempts)."""
+    from core.tracking.device import DeviceChoice
+
+    victim._choice = DeviceChoice(torch.device("cuda"), half=half)
+    attempts = []
+
+    def step():
+        attempts.append(victim.device)
+        if len(attempts) == 1:
+            raise failure
+        return victim._track_batch(frame, [state])
+
+    return victim._run_with_fallback(step), attempts
+
+
 @pytest.mark.parametrize("failure, words", [
     (torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB"), "out of memory"),
     (NotImplementedError("deform_conv2d is not implemented for MPS"), "continues on the CPU")])
@@ -222,22 +239,12 @@ def test_gpu_failure_continues_on_the_cpu(tracker, car4, caplog, failure, words)
     The GPU is simulated: the tracker believes it is on CUDA and the first step fails
     as it would on a full card.
     """
-    from core.tracking.device import DeviceChoice
 
     frames, box = car4
     victim = SiamCrossTracker(tracker.net, "cpu")
     state = victim.init_target(frames[0], box)
-    victim._choice = DeviceChoice(torch.device("cuda"), half=False)
-    attempts = []
-
-    def step():
-        attempts.append(victim.device)
-        if len(attempts) == 1:
-            raise failure
-        return victim._track_batch(frames[1], [state])
-
     with caplog.at_level("WARNING"):
-        results = victim._run_with_fallback(step)
+        results, attempts = _fail_once_on_gpu(victim, state, frames[1], failure, half=False)
     assert victim.device.device.type == "cpu" and not victim.device.half
     assert state.generation == 1 and len(attempts) == 2
     assert 0.0 <= results[0].score <= 1.0
@@ -292,15 +299,7 @@ def test_gpu_fallback_gets_the_cpu_kernels_a_cpu_tracker_has(car4):
     victim = SiamCrossTracker(load_model("lite", "cpu"), DeviceChoice(torch.device("cpu"), half=True), fuse=True)
     assert victim.inference_prep.backbone_fused and not victim.inference_prep.cpu_kernels
     state = victim.init_target(frames[0], box)
-    victim._choice = DeviceChoice(torch.device("cuda"), half=True)
-    attempts = []
-
-    def step():
-        attempts.append(victim.device)
-        if len(attempts) == 1:
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
-        return victim._track_batch(frames[1], [state])
-
-    results = victim._run_with_fallback(step)
+    results, _ = _fail_once_on_gpu(victim, state, frames[1], torch.cuda.OutOfMemoryError("CUDA out of memory."),
+                                   half=True)
     assert victim.inference_prep.cpu_kernels and not victim.device.half
     assert 0.0 <= results[0].score <= 1.0
