@@ -31,6 +31,7 @@ def variants(full: bool) -> dict[str, SimulatorConfig]:
     out = {"forward": SimulatorConfig(strategies=("forward",))}
     for rule in ("agreement", "score", "nearest"):
         out[f"fill {rule}"] = replace(base, fusion=rule)
+    out["fill oracle (bound for any rule)"] = replace(base, fusion="oracle")
     for anchor in ("first-error", "upfront", "none"):
         out[f"fill agreement anchor={anchor}"] = replace(base, fill_anchor=anchor)
     if full:

@@ -191,3 +191,25 @@ def test_cancel_stops_between_sequences():
         simulate([synthetic(10), synthetic(10)], None, SimulatorConfig(strategies=("interpolation",)),
                  progress=progress, cancel=token)
     assert seen == [0]
+
+
+def test_oracle_fusion_bounds_every_rule_from_below():
+    """With the truth in hand, fill takes whichever pass is right: no misses, and never more
+    corrections than a real rule. Here the backward pass is confidently wrong between the
+    frames where it meets the (right but unsure) forward pass, which fools the agreement rule."""
+    sequence = synthetic(80)
+
+    def backward_confidently_wrong(anchor, box, frame):
+        if frame < anchor and frame % 10 != 0 and anchor - frame > 2:
+            return (500.0, 500.0, 20.0, 20.0), 0.9
+        return tuple(sequence.boxes[frame]), (0.2 if frame > anchor else 0.9)
+
+    results = {}
+    for rule in ("agreement", "oracle"):
+        config = SimulatorConfig(strategies=("fill",), fusion=rule, fill_anchor="upfront")
+        outcome = simulate_sequence(sequence, ScriptedTracker(backward_confidently_wrong), config,
+                                    source=SyntheticSource(sequence))
+        results[rule] = outcome.results["fill"]
+    assert results["agreement"].fusion_misses > 0
+    assert results["oracle"].fusion_misses == 0
+    assert results["oracle"].corrections == 1 < results["agreement"].corrections  # the last frame only

@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fixed keyframe interval for 'interpolation' (default: best of a sweep per sequence)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated subset of "
                         + ", ".join(STRATEGIES))
-    parser.add_argument("--fusion", choices=("agreement", "score", "nearest"), default="agreement")
+    parser.add_argument("--fusion", choices=("agreement", "score", "nearest", "oracle"), default="agreement",
+                        help="how fill fuses its two passes; oracle knows the truth (an upper bound for any rule)")
     parser.add_argument("--fill-anchor", choices=FILL_ANCHORS, default="second-error",
                         help="when the 'fill' annotator also draws the last frame (counted as a correction)")
     parser.add_argument("--agree-iou", type=float, default=DEFAULT_AGREE_IOU,

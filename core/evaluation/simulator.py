@@ -52,6 +52,10 @@ log = logging.getLogger(__name__)
 
 STRATEGIES = ("interpolation", "forward", "fill")
 FILL_ANCHORS = ("first-error", "second-error", "upfront", "none")
+ORACLE_FUSION = "oracle"
+"""A simulator-only fusion that knows the truth: each frame takes a pass that is right there
+when either is. No rule can do better with the same two passes, so fill with it bounds what
+any fusion could gain over forward-only with a given tracker."""
 _ANCHOR_AFTER_ERRORS: dict[str, int | None] = {"upfront": 0, "first-error": 1, "second-error": 2, "none": None}
 """When the "fill" annotator also draws the last frame: up front, at the first or second error, never."""
 DEFAULT_INTERVALS = (5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 0)
@@ -268,9 +272,10 @@ def simulate_fill(truth: _Truth, cache: _PassCache, config: SimulatorConfig) -> 
     if anchor_after == 0 and last > 0:
         keys[last] = truth.keyframe(last)
         corrections += 1
-    request = PropagationRequest((1,), "fill", fusion=config.fusion)
+    oracle = config.fusion == ORACLE_FUSION
+    request = PropagationRequest((1,), "fill", fusion="agreement" if oracle else config.fusion)
     anchor, frame = 0, 1
-    labels = _fill_segment(truth, cache, keys, 0, request, config.agree_iou)
+    labels = _fill_segment(truth, cache, keys, 0, request, config.agree_iou, oracle)
     while frame < truth.count:
         label = labels.get(frame) if frame in labels else (
             keys.get(frame) if frame in keys else _tracked(cache.result(anchor, 1, frame)))
@@ -288,14 +293,30 @@ def simulate_fill(truth: _Truth, cache: _PassCache, config: SimulatorConfig) -> 
             keys[last] = truth.keyframe(last)
             corrections += 1
         anchor = frame
-        labels = _fill_segment(truth, cache, keys, frame, request, config.agree_iou)
+        labels = _fill_segment(truth, cache, keys, frame, request, config.agree_iou, oracle)
         frame += 1
     return corrections, misses
 
 
 def _fill_segment(truth: _Truth, cache: _PassCache, keys: dict[int, FrameLabel], left: int,
-                  request: PropagationRequest, agree_iou: float = DEFAULT_AGREE_IOU) -> dict[int, FrameLabel | None]:
-    """Labels of the frames between keyframe `left` and the next keyframe (empty for the open tail)."""
+                  request: PropagationRequest, agree_iou: float = DEFAULT_AGREE_IOU,
+                  oracle: bool = False) -> dict[int, FrameLabel | None]:
+    """Labels of the frames between keyframe `left` and the next keyframe (empty for the open tail).
+
+    oracle: where the fused label is wrong but one of the two passes is right, take that pass
+    (see ORACLE_FUSION)."""
+    labels = _fused_segment(truth, cache, keys, left, request, agree_iou)
+    right = min((k for k in keys if k > left), default=None)
+    if oracle and right is not None:
+        for frame, label in labels.items():
+            if not truth.is_right(frame, label):
+                passes = (_tracked(cache.result(left, 1, frame)), _tracked(cache.result(right, -1, frame)))
+                labels[frame] = next((p for p in passes if truth.is_right(frame, p)), label)
+    return labels
+
+
+def _fused_segment(truth: _Truth, cache: _PassCache, keys: dict[int, FrameLabel], left: int,
+                   request: PropagationRequest, agree_iou: float) -> dict[int, FrameLabel | None]:
     right = min((k for k in keys if k > left), default=None)
     if right is None or right - left < 2:
         return {}
