@@ -79,7 +79,10 @@ def _cache_progress(done: int, total: int) -> None:
 def build_network(config: TrainConfig) -> SiamCrossNet:
     if config.model not in NAMED_CONFIGS:
         raise ConfigError(f"Unknown model {config.model!r}; use one of {', '.join(sorted(NAMED_CONFIGS))}.")
-    net = SiamCrossNet(NAMED_CONFIGS[config.model](), pretrained_backbone=True)
+    model_config = NAMED_CONFIGS[config.model]()
+    if config.dilate_deep is not None:
+        model_config = dataclasses.replace(model_config, dilate_deep=config.dilate_deep)
+    net = SiamCrossNet(model_config, pretrained_backbone=True)
     if config.init_weights:
         load_weights(net, Path(config.init_weights).expanduser())
     return net

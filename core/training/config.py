@@ -113,6 +113,7 @@ class CacheConfig:
 class TrainConfig:
     model: str = "lite"  # "lite" | "r50"
     init_weights: str | None = None  # start neck+heads from these weights instead of scratch
+    dilate_deep: bool | None = None  # override the model's dilate_deep (None keeps the named config's)
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
