@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from core.model import SiamCrossNet
 from core.model.config import lite_config
 from core.tracking import SiamCrossTracker
 from core.tracking.crops import CropWindow, channel_mean, crop_window_image
@@ -99,10 +100,13 @@ def test_forced_lone_target_is_a_group_of_its_own_window():
 # -- crops and features on real frames -------------------------------------------------
 @pytest.fixture(scope="module")
 def tracker() -> SiamCrossTracker:
+    """A Lite tracker in the dilated config (all levels at stride 8, so features slice exactly);
+    the shipped Lite upsamples its deep level and always takes per-target crops. Heads are
+    untrained: these tests compare the shared path with the plain one, not with the truth."""
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return SiamCrossTracker.from_pretrained("lite", device="cpu")
+        return SiamCrossTracker(SiamCrossNet(LITE, pretrained_backbone=True), "cpu", fuse=True)
 
 
 @pytest.fixture(scope="module")
