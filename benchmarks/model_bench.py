@@ -25,7 +25,7 @@ from core.tracking.model_profile import profile_named
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", default="lite,r50")
+    parser.add_argument("--configs", default="lite,lite-fast,r50")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--unprepared", action="store_true",
                         help="time shipped weights without the tracker's inference preparation")

@@ -6,7 +6,7 @@ from PySide6 import QtWidgets
 from .settings import AppSettings
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-MODELS = ("lite", "r50")
+MODELS = ("lite", "lite-fast", "r50")
 
 
 class SettingsDialog(QtWidgets.QDialog):
@@ -20,7 +20,7 @@ class SettingsDialog(QtWidgets.QDialog):
         self.model.setEditable(True)
         self.model.addItems(MODELS)
         self.model.setCurrentText(settings.model)
-        self.model.setToolTip("lite, r50 or the path of a weights file")
+        self.model.setToolTip("lite, lite-fast, r50 or the path of a weights file")
         self.threshold = QtWidgets.QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)

@@ -38,4 +38,4 @@ def test_table_lists_each_model_and_bad_config_is_one_line(capsys):
                                 "6.0"]
     assert main(["bench", "--configs", "lite,vgg"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["siamcross bench: Unknown model config vgg; choose from lite, r50."]
+    assert err == ["siamcross bench: Unknown model config vgg; choose from lite, lite-fast, r50."]

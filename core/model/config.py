@@ -145,4 +145,11 @@ def r50_config() -> ModelConfig:
     )
 
 
-NAMED_CONFIGS = {"lite": lite_config, "r50": r50_config}
+def lite_fast_config() -> ModelConfig:
+    """siamcross-lite-fast: Lite with its 112-channel stage at stride 16, upsampled to stride 8
+    instead of dilated (1.04 vs 2.24 GFLOPs a frame; same held-out AUC, a few more corrections
+    in the annotation-effort simulator; see resources/models/MODEL_CARD.md)."""
+    return replace(lite_config(), name="siamcross-lite-fast", dilate_deep=False)
+
+
+NAMED_CONFIGS = {"lite": lite_config, "lite-fast": lite_fast_config, "r50": r50_config}

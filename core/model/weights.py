@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
-DEFAULT_FILES = {"lite": MODELS_DIR / "siamcross-lite.pt", "r50": MODELS_DIR / "siamcross-r50.pt"}
+DEFAULT_FILES = {"lite": MODELS_DIR / "siamcross-lite.pt", "lite-fast": MODELS_DIR / "siamcross-lite-fast.pt",
+                 "r50": MODELS_DIR / "siamcross-r50.pt"}
 
 
 def save_weights(net: SiamCrossNet, path: str | Path, include_backbone: bool = False,
