@@ -34,6 +34,12 @@ class HeadOutput:
         """((1 - ω) σ(cls) + σ(align)) / (2 - ω), [B, 1, H, W] in [0, 1]."""
         return ((1.0 - omega) * torch.sigmoid(self.cls_logits) + torch.sigmoid(self.align_logits)) / (2.0 - omega)
 
+    def stacked_maps(self, omega: float) -> Tensor:
+        """[B, 7, H, W]: σ(cls), σ(align), the fused score, then reg l, r, t, b (the layout
+        the tracker copies to the host in one transfer)."""
+        return torch.cat([torch.sigmoid(self.cls_logits), torch.sigmoid(self.align_logits),
+                          self.fused_score(omega), self.reg], dim=1)
+
 
 @dataclass(frozen=True)
 class TemplateEncoding:

@@ -242,7 +242,5 @@ def shared_response_maps(net: SiamCrossNet, to_input: Callable[[np.ndarray], tor
             batch = features[start:start + chunk]
             search = [torch.cat([f[level] for f in batch]) for level in range(len(batch[0]))]
             out = net.decode(TemplateEncoding.cat(list(templates[start:start + chunk])), search)
-            maps = torch.cat([torch.sigmoid(out.cls_logits), torch.sigmoid(out.align_logits),
-                              out.fused_score(omega), out.reg], dim=1)
-            parts.append(maps.to("cpu", torch.float32).numpy())
+            parts.append(out.stacked_maps(omega).to("cpu", torch.float32).numpy())
     return np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)

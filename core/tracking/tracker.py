@@ -221,9 +221,7 @@ class SiamCrossTracker:
             x = self._to_input(crops)
             template = states[0].template if len(states) == 1 else TemplateEncoding.cat([s.template for s in states])
             out = self._net.decode(template, self._net.encode_search(x))
-            maps = torch.cat([torch.sigmoid(out.cls_logits), torch.sigmoid(out.align_logits),
-                              out.fused_score(self._omega), out.reg], dim=1)
-            maps = maps.to("cpu", torch.float32).numpy()
+            maps = out.stacked_maps(self._omega).to("cpu", torch.float32).numpy()
         return np.nan_to_num(maps, nan=0.0, posinf=0.0, neginf=0.0)
 
     def _search_window(self, state: TargetState) -> CropWindow:
