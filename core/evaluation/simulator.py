@@ -305,9 +305,11 @@ def _fill_segment(truth: _Truth, cache: _PassCache, keys: dict[int, FrameLabel],
 
     oracle: where the fused label is wrong but one of the two passes is right, take that pass
     (see ORACLE_FUSION)."""
-    labels = _fused_segment(truth, cache, keys, left, request, agree_iou)
     right = min((k for k in keys if k > left), default=None)
-    if oracle and right is not None:
+    if right is None or right - left < 2:
+        return {}
+    labels = _fused_segment(cache, keys, left, right, request, agree_iou)
+    if oracle:
         for frame, label in labels.items():
             if not truth.is_right(frame, label):
                 passes = (_tracked(cache.result(left, 1, frame)), _tracked(cache.result(right, -1, frame)))
@@ -315,11 +317,9 @@ def _fill_segment(truth: _Truth, cache: _PassCache, keys: dict[int, FrameLabel],
     return labels
 
 
-def _fused_segment(truth: _Truth, cache: _PassCache, keys: dict[int, FrameLabel], left: int,
+def _fused_segment(cache: _PassCache, keys: dict[int, FrameLabel], left: int, right: int,
                    request: PropagationRequest, agree_iou: float) -> dict[int, FrameLabel | None]:
-    right = min((k for k in keys if k > left), default=None)
-    if right is None or right - left < 2:
-        return {}
+    """The engine's labels between keyframes `left` and `right` (at least one frame apart)."""
     left_label, right_label = keys[left], keys[right]
     seg = Segment(1, left, right, left_label, right_label, left + 1, right - 1)
     if left_label.is_absent or right_label.is_absent:
