@@ -13,7 +13,7 @@ from core.model.config import NAMED_CONFIGS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--configs", default="lite,r50", help="comma-separated model configs (lite, r50)")
+    parser.add_argument("--configs", default="lite,r50", help=f"comma-separated model configs ({', '.join(NAMED_CONFIGS)})")
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per stage (median)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, mps)")
     parser.add_argument("--unprepared", action="store_true",
