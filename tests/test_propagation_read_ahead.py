@@ -1,8 +1,6 @@
 """Propagation decodes ahead in a background thread: same labels, each frame decoded once, backward in blocks."""
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 
@@ -10,33 +8,23 @@ from core.annotations.model import FrameLabel, Project, Provenance, Track
 from core.media import FrameCache, MediaInfo
 from core.propagation import PropagationRequest, propagate
 from core.tracking import IdentityTracker
+from test_media_cache import CountingSource
 
 
-class SeekCountingSource:
+class SeekCountingSource(CountingSource):
     """An in-memory video: pixels encode the index; counts reads and seeks (a read that is not the next frame)."""
 
     def __init__(self, frames: int = 60, width: int = 48, height: int = 32) -> None:
+        super().__init__(frames, width, height)
         self.info = MediaInfo("memory.mp4", "video", frames, width, height, 30.0, "sha1:test")
-        self.reads: list[int] = []
         self.seeks = 0
         self._next = 0
-        self._lock = threading.Lock()
-        self._busy = False
 
     def read(self, index: int) -> np.ndarray:
-        with self._lock:
-            assert not self._busy, "concurrent read on a non-thread-safe source"
-            self._busy = True
-        try:
-            self.seeks += index != self._next
-            self._next = index + 1
-            self.reads.append(index)
-            return np.full((self.info.height, self.info.width, 3), index % 256, np.uint8)
-        finally:
-            self._busy = False
-
-    def __len__(self) -> int:
-        return self.info.frame_count
+        frame = super().read(index)  # asserts that no two reads overlap
+        self.seeks += index != self._next
+        self._next = index + 1
+        return frame
 
 
 def project_with_keyframes(source: SeekCountingSource, *frames: int) -> Project:
