@@ -11,7 +11,8 @@ Two steps, both leaving the outputs equal to the plain network up to float round
    unfused, so this can only make tracking faster.
 2. ``use_cpu_kernels`` (float32 on a CPU only): every backbone conv becomes one oneDNN
    primitive with its ReLU6 / residual add fused and its weights pre-packed
-   (core.tracking.cpu_kernels). It is checked once against the folded backbone on a
+   (core.tracking.cpu_kernels), and the input normalisation goes into the first conv
+   (core.tracking.input_fold). It is checked once against the folded backbone on a
    random crop and dropped, with a log line, if the operators are missing or disagree.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from core.model.oain import ADCA
 
 from .cpu_kernels import fuse_graph_convs, onednn_available
+from .input_fold import fold_input_normalisation
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +147,8 @@ def _agree(outputs: list[Tensor], reference: list[Tensor]) -> bool:
 
 
 def use_cpu_kernels(net: nn.Module) -> bool:
-    """Move a folded float32 CPU backbone onto fused, pre-packed oneDNN convs; True when done.
+    """Move a folded float32 CPU backbone onto fused, pre-packed oneDNN convs (its input
+    normalisation folded into the first one); True when done.
 
     Only for a backbone that torch.fx folded (a GraphModule) and only on the CPU in float32;
     the new backbone must reproduce the old on a random crop, else the old one stays.
@@ -158,6 +161,7 @@ def use_cpu_kernels(net: nn.Module) -> bool:
         return False
     try:
         candidate = copy.deepcopy(backbone)
+        fold_input_normalisation(candidate)
         if fuse_graph_convs(candidate) == 0:
             return False
         _keep_backbone_attributes(backbone, candidate)
