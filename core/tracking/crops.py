@@ -88,6 +88,14 @@ class CropWindow:
         x2, y2 = self.frame_to_crop_xy(x + w, y + h)
         return np.array([x1, y1, x2, y2], dtype=np.float64)
 
+    def reads_beyond(self, width: int, height: int) -> bool:
+        """True when the crop may sample outside a width x height frame (then the padding
+        colour shows). False guarantees every bilinear tap of every output pixel lies inside:
+        the region keeps a 1 px margin from the frame's edges."""
+        half = self.side / 2.0
+        return not (self.center_x - half >= 1.0 and self.center_x + half <= width - 1.0
+                    and self.center_y - half >= 1.0 and self.center_y + half <= height - 1.0)
+
     def affine(self) -> np.ndarray:
         """2x3 matrix taking crop pixel indices to frame pixel indices (for WARP_INVERSE_MAP).
 
@@ -111,8 +119,13 @@ def crop_window(center_xy: tuple[float, float], side: float, out_size: int) -> C
     return CropWindow(cx, cy, side, int(out_size))
 
 
-def crop_window_image(image: np.ndarray, window: CropWindow, pad_value: np.ndarray | None = None) -> np.ndarray:
-    """Pixels of ``window`` from ``image``: uint8 out_size x out_size x 3, padded with pad_value."""
+_ZERO_BORDER = np.zeros(3)
+
+
+def crop_window_image(image: np.ndarray, window: CropWindow, pad_value: np.ndarray | None = None,
+                      out: np.ndarray | None = None) -> np.ndarray:
+    """Pixels of ``window`` from ``image``: uint8 out_size x out_size x 3, padded with pad_value
+    (written into ``out`` when given, a contiguous uint8 array of that shape)."""
     if pad_value is None:
         pad_value = channel_mean(image)
     border = tuple(float(v) for v in np.asarray(pad_value, dtype=np.float64).reshape(-1)[:3])
@@ -120,6 +133,7 @@ def crop_window_image(image: np.ndarray, window: CropWindow, pad_value: np.ndarr
         image,
         window.affine(),
         (window.out_size, window.out_size),
+        dst=out,
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=border,
@@ -148,18 +162,21 @@ def crop_many(
 ) -> np.ndarray:
     """Crops of several windows of one frame stacked as uint8 [N, S, S, 3] (same out_size).
 
-    The mean is computed once for the frame, not once per target.
+    The default padding colour (the frame's mean) is computed once for the frame, and only
+    when some window leaves it: a full pass over a 720p frame costs about as much as a crop.
     """
     if not windows:
         raise ValueError("crop_many needs at least one window")
     size = windows[0].out_size
     if any(w.out_size != size for w in windows):
         raise ValueError("all windows of one batch must have the same out_size")
-    if pad_value is None:
+    height, width = image.shape[:2]
+    if pad_value is None and any(w.reads_beyond(width, height) for w in windows):
         pad_value = channel_mean(image)
+    border = _ZERO_BORDER if pad_value is None else pad_value  # never sampled when no window leaves the frame
     out = np.empty((len(windows), size, size, 3), dtype=np.uint8)
     for i, window in enumerate(windows):
-        out[i] = crop_window_image(image, window, pad_value)
+        crop_window_image(image, window, border, out=out[i])
     return out
 
 

