@@ -26,6 +26,7 @@ from .crops import CropWindow, channel_mean, context_size, crop_many, crop_windo
 from .device import DeviceChoice, cpu_fallback, is_out_of_memory, resolve_device
 from .inference import InferencePrep, prepare_for_inference, use_cpu_kernels
 from .inputs import MIN_BOX_SIDE, check_frame, clip_box, normalise_box
+from .passes import PassRunner, is_small, split_evenly
 from .postprocess import cosine_window, decide
 from .result import ResponseMaps, TrackResult
 from .runtime import keep_freed_memory
@@ -37,7 +38,8 @@ CPU_MAX_BATCH = 4
 """Targets per network pass on a CPU. Measured (Lite, 2 cores, CPU time per frame): 1
 target 36 ms, 4 targets 130 ms, 16 targets in one pass 760 ms (its ~100 MB activations
 are mmap-ed afresh every frame: ~90k page faults) against 4 passes of 4 at ~520 ms.
-Batching buys nothing more on a CPU beyond a few targets, and the cap bounds memory."""
+Batching buys nothing more on a CPU beyond a few targets, and the cap bounds memory. With a
+small net the passes of one frame run side by side, one per core (core.tracking.passes)."""
 
 
 @dataclass(eq=False)
@@ -78,7 +80,8 @@ class SiamCrossTracker:
     (core/tracking/shared_search.py); off by default, see its accuracy note."""
 
     def __init__(self, net: SiamCrossNet, device: DeviceChoice | str = "auto", fuse: bool = False,
-                 max_batch: int | None = None, postprocess: PostprocessConfig | None = None) -> None:
+                 max_batch: int | None = None, postprocess: PostprocessConfig | None = None,
+                 parallel_passes: bool | None = None) -> None:
         """Track with ``net`` on ``device``.
 
         fuse=True folds every BatchNorm into its conv and, in float32 on a CPU, runs the
@@ -86,6 +89,8 @@ class SiamCrossTracker:
         inference only, so only pass it for a net this tracker owns). max_batch caps the targets of one network
         pass; None picks CPU_MAX_BATCH on a CPU and no cap on a GPU. postprocess overrides
         the model's own post-processing knobs (for tuning them; None keeps the model's).
+        parallel_passes: one thread per network pass, passes of several targets side by side
+        (core.tracking.passes); None picks it for a small net on a CPU.
         """
         self._choice = device if isinstance(device, DeviceChoice) else resolve_device(device)
         self._requested_batch = max_batch
@@ -97,6 +102,8 @@ class SiamCrossTracker:
         if self._choice.device.type == "cpu":
             keep_freed_memory()
         self._max_batch = self._batch_limit()
+        self._parallel_request = parallel_passes
+        self._passes = self._pass_runner()
         self._generation = 0
         config = net.config
         self._template_size = int(config.template_size)
@@ -159,7 +166,7 @@ class SiamCrossTracker:
         window = crop_window(center, context_size(w, h, self._context), self._template_size)
         crop = crop_many(frame, [window])[0]
         box_xyxy = window.box_to_crop_xyxy((x, y, w, h))
-        template = self._run_with_fallback(lambda: self._encode(crop, box_xyxy))
+        template = self._run_with_fallback(lambda: self._stepped(lambda: self._encode(crop, box_xyxy)))
         return TargetState(template=template, center_xy=center, size_wh=(w, h), template_crop=crop,
                            template_box_xyxy=box_xyxy, generation=self._generation)
 
@@ -169,9 +176,19 @@ class SiamCrossTracker:
         frame = check_frame(frame_bgr)
         if not targets:
             return []
-        return self._run_with_fallback(lambda: self._track_batch(frame, list(targets)))
+        return self._run_with_fallback(lambda: self._stepped(lambda: self._track_batch(frame, list(targets))))
 
     # -- internals --------------------------------------------------------------------
+    def _pass_runner(self) -> PassRunner:
+        parallel = self._parallel_request
+        if parallel is None:
+            parallel = self._choice.device.type == "cpu" and is_small(self._net)
+        return PassRunner(parallel, torch.get_num_threads())
+
+    def _stepped(self, step):
+        with self._passes.step():
+            return step()
+
     def _batch_limit(self) -> int | None:
         if self._requested_batch is not None:
             return max(1, int(self._requested_batch))
@@ -194,6 +211,8 @@ class SiamCrossTracker:
             self._choice = cpu_fallback()
             keep_freed_memory()
             self._max_batch = self._batch_limit()
+            self._passes.close()
+            self._passes = self._pass_runner()
             self._net.to(device=self._choice.device, dtype=self._choice.dtype)
             if self._prep.backbone_fused and use_cpu_kernels(self._net):  # as a CPU-built tracker runs
                 self._prep = replace(self._prep, cpu_kernels=True)
@@ -249,9 +268,9 @@ class SiamCrossTracker:
                                         [s.template for s in states], channel_mean(frame), self._max_batch)
         else:
             crops = crop_many(frame, windows)  # the padding colour only when a window leaves the frame
-            chunk = self._max_batch or len(states)
-            maps = np.concatenate([self._response_maps(crops[i:i + chunk], states[i:i + chunk])
-                                   for i in range(0, len(states), chunk)])
+            ranges = split_evenly(len(states), self._max_batch, self._passes.workers)
+            maps = np.concatenate(self._passes.map(
+                lambda r: self._response_maps(crops[r.start:r.stop], states[r.start:r.stop]), ranges))
 
         scales = np.array([w.out_size / w.side for w in windows])  # crop px per frame px
         previous = np.array([s.size_wh for s in states], dtype=np.float64) * scales[:, None]
