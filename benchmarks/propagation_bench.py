@@ -184,7 +184,7 @@ def bench_targets(args: argparse.Namespace) -> dict:
     decoded = decode_all(args.video, args.frames)
     height, width = decoded[0].shape[:2]
     report: dict = {"video": args.video.name, "frame_size": [width, height], "frames": len(decoded),
-                    "model": args.model, "device": str(tracker.device), "rows": []}
+                    "model": args.model, "device": str(tracker.device), "pass_lanes": tracker.pass_lanes, "rows": []}
     for placement in args.placement:
         for count in args.targets:
             boxes = PLACEMENTS[placement](START_BOX, count, width, height)
@@ -284,8 +284,9 @@ def load_line() -> str:
 
 
 def print_targets(report: dict) -> None:
-    print(f"{report['model']} on {report['device']}, {report['video']} {report['frame_size'][0]}x"
-          f"{report['frame_size'][1]}, {report['frames']} frames; {load_line()}")
+    print(f"{report['model']} on {report['device']} (pass lanes: {report['pass_lanes']}), "
+          f"{report['video']} {report['frame_size'][0]}x{report['frame_size'][1]}, {report['frames']} frames; "
+          f"{load_line()}")
     print("model alone = track_many on decoded frames; end to end = open_media + propagate + AnnotationStore\n")
     print("| placement | targets | shared | model alone ms (CPU ms) | end to end ms (CPU ms) | e2e fps "
           "| model/e2e wall | model/e2e CPU | vs 1 target wall | vs 1 target CPU |")

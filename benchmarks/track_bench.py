@@ -93,7 +93,8 @@ def bench_tracking(args: argparse.Namespace) -> dict:
     height, width = frames[0].shape[:2]
     report: dict = {"sequence": args.seq, "frames": len(frames) - 1, "device": str(tracker.device),
                     "model": args.model, "frame_size": [width, height],
-                    "inference_prep": dataclasses.asdict(tracker.inference_prep)}
+                    "inference_prep": {**dataclasses.asdict(tracker.inference_prep),
+                                       "pass_lanes": tracker.pass_lanes}}
 
     tracker.init(frames[0], box)
     for frame in frames[1:6]:  # warm-up (allocator, oneDNN primitives)

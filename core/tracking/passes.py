@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Callable, Iterator, Sequence, TypeVar
 
 import torch
@@ -72,7 +72,8 @@ class PassRunner:
 
     def __init__(self, parallel: bool, workers: int) -> None:
         self.parallel = bool(parallel)
-        self.workers = max(1, int(workers)) if self.parallel else 1
+        self.threads = max(1, int(workers))
+        self.workers = self.threads if self.parallel else 1
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -83,6 +84,13 @@ class PassRunner:
             yield
             return
         with torch_threads(1):
+            yield
+
+    @contextmanager
+    def shared_threads(self) -> Iterator[None]:
+        """Inside a step: torch's usual threads back, for passes that are not split into lanes
+        (shared search runs a few large group crops one after another)."""
+        with torch_threads(self.threads) if self.parallel else nullcontext():
             yield
 
     def map(self, fn: Callable[[range], T], ranges: Sequence[range]) -> list[T]:

@@ -141,6 +141,12 @@ class SiamCrossTracker:
         return self._prep
 
     @property
+    def pass_lanes(self) -> int:
+        """Network passes run side by side, each on one thread (1: one after another with
+        torch's own threads); see core.tracking.passes."""
+        return self._passes.workers if self._passes.parallel else 1
+
+    @property
     def score_threshold(self) -> float:
         """Below this score a result is uncertain (from the model's post-processing config)."""
         return float(self._post.score_threshold)
@@ -264,13 +270,16 @@ class SiamCrossTracker:
         plan = plan_search(windows, self.shared_search, self._net.config) if self.shared_search else None
         if plan is not None and plan.groups:  # overlapping targets share backbone passes
             windows = list(plan.windows)
-            maps = shared_response_maps(self._net, self._to_input, self._omega, frame, plan,
-                                        [s.template for s in states], channel_mean(frame), self._max_batch)
+            with self._passes.shared_threads():
+                maps = shared_response_maps(self._net, self._to_input, self._omega, frame, plan,
+                                            [s.template for s in states], channel_mean(frame), self._max_batch)
         else:
-            crops = crop_many(frame, windows)  # the padding colour only when a window leaves the frame
+            height, width = frame.shape[:2]  # the padding colour only when a window leaves the frame
+            pad = channel_mean(frame) if any(w.reads_beyond(width, height) for w in windows) else None
             ranges = split_evenly(len(states), self._max_batch, self._passes.workers)
-            maps = np.concatenate(self._passes.map(
-                lambda r: self._response_maps(crops[r.start:r.stop], states[r.start:r.stop]), ranges))
+            maps = np.concatenate(self._passes.map(  # each pass crops its own targets, in its lane
+                lambda r: self._response_maps(crop_many(frame, windows[r.start:r.stop], pad),
+                                              states[r.start:r.stop]), ranges))
 
         scales = np.array([w.out_size / w.side for w in windows])  # crop px per frame px
         previous = np.array([s.size_wh for s in states], dtype=np.float64) * scales[:, None]
