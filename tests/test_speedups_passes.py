@@ -51,6 +51,32 @@ def test_parallel_map_keeps_the_order_and_uses_other_threads():
     assert all(seen[r.start] != main for r in ranges[1::2])
 
 
+def test_lanes_follow_the_callers_torch_threads():
+    runner = PassRunner(parallel=True)
+    with torch_threads(3), runner.step():
+        assert runner.workers == 3
+    with torch_threads(1), runner.step():
+        assert runner.workers == 1
+
+
+def test_a_failing_pass_fails_the_map_after_every_lane_finished():
+    runner = PassRunner(parallel=True, workers=2)
+    finished = []
+
+    def work(r: range) -> int:
+        if r.start == 0:
+            raise ValueError("bad crop")
+        finished.append(r.start)
+        return r.start
+
+    try:
+        with pytest.raises(ValueError):
+            runner.map(work, split_evenly(4, 1, 2))
+        assert sorted(finished) == [1, 3]
+    finally:
+        runner.close()
+
+
 def test_serial_runner_stays_on_the_calling_thread():
     runner = PassRunner(parallel=False, workers=4)
     assert runner.workers == 1
@@ -112,11 +138,13 @@ def test_parallel_passes_give_the_boxes_of_serial_passes(frames):
 def test_shared_threads_give_torch_its_threads_back_inside_a_step():
     before = torch.get_num_threads()
     runner = PassRunner(parallel=True, workers=3)
-    with runner.step():
-        assert torch.get_num_threads() == 1
-        with runner.shared_threads():
-            assert torch.get_num_threads() == 3
-        assert torch.get_num_threads() == 1
+    with torch_threads(2):
+        with runner.step():
+            assert torch.get_num_threads() == 1
+            with runner.shared_threads():
+                assert torch.get_num_threads() == 2  # what the caller had, not the lanes' count
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
     assert torch.get_num_threads() == before
     serial = PassRunner(parallel=False, workers=3)
     with serial.step(), serial.shared_threads():

@@ -2,9 +2,9 @@
 
 Why: a Lite pass at batch 1-4 is ~150 small ops (25x25 and 32x32 maps). Split across OpenMP
 threads, each op pays a wake-up of the sleeping workers (OMP_WAIT_POLICY=PASSIVE, which the
-app needs, core.tracking.runtime), so on 2 cores the heads took 16.5 ms with two threads
-against 7.8 ms with one, and a whole single-target frame was slower with two threads than
-with one. One thread per pass removes that overhead; several targets then use the other
+app needs, core.tracking.runtime), so on a quiet 2-core machine Lite's heads took 16.3 ms
+per frame with two threads against 7.4 ms with one, and a whole single-target frame 32.0 ms
+against 25.6 ms. One thread per pass removes that overhead; several targets then use the other
 cores by running their passes at the same time (torch releases the GIL), and one target
 leaves the other core to the video decoder and the GUI. A large network (R50, ~80 GFLOPs a
 pass) does gain from splitting each op, so it keeps the usual intra-op threads.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager, nullcontext
 from typing import Callable, Iterator, Sequence, TypeVar
 
@@ -67,15 +67,27 @@ def torch_threads(count: int) -> Iterator[None]:
 
 
 class PassRunner:
-    """Runs a tracker's network passes: side by side on single-threaded workers for a small
-    net on a CPU (``parallel``), else one after another with torch's own threads."""
+    """Runs a tracker's network passes: side by side on single-threaded lanes for a small net
+    on a CPU (``parallel``), else one after another with torch's own threads.
 
-    def __init__(self, parallel: bool, workers: int) -> None:
+    Lanes: ``workers``, or by default as many as torch had threads when the step began (so a
+    caller's ``torch.set_num_threads`` still bounds the cores a tracker uses).
+    """
+
+    def __init__(self, parallel: bool, workers: int | None = None) -> None:
         self.parallel = bool(parallel)
-        self.threads = max(1, int(workers))
-        self.workers = self.threads if self.parallel else 1
+        self._fixed_workers = None if workers is None else max(1, int(workers))
+        self._outer_threads = torch.get_num_threads()
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_size = 0
         self._lock = threading.Lock()
+
+    @property
+    def workers(self) -> int:
+        """Lanes the next map uses (1 when not parallel)."""
+        if not self.parallel:
+            return 1
+        return self._fixed_workers or max(1, self._outer_threads)
 
     @contextmanager
     def step(self) -> Iterator[None]:
@@ -83,25 +95,30 @@ class PassRunner:
         if not self.parallel:
             yield
             return
+        self._outer_threads = torch.get_num_threads()
         with torch_threads(1):
             yield
 
     @contextmanager
     def shared_threads(self) -> Iterator[None]:
-        """Inside a step: torch's usual threads back, for passes that are not split into lanes
-        (shared search runs a few large group crops one after another)."""
-        with torch_threads(self.threads) if self.parallel else nullcontext():
+        """Inside a step: the threads torch had before the step, for passes that are not split
+        into lanes (shared search runs a few large group crops one after another)."""
+        with torch_threads(self._outer_threads) if self.parallel else nullcontext():
             yield
 
     def map(self, fn: Callable[[range], T], ranges: Sequence[range]) -> list[T]:
-        """fn over every range, results in order. Parallel: range i runs on lane i % workers,
+        """fn over every range, results in order. Parallel: range i runs on lane i % lanes,
         lane 0 being the calling thread, so equal ranges spread evenly over the cores."""
         lanes = min(self.workers, len(ranges))
         if lanes <= 1:
             return [fn(r) for r in ranges]
-        pool = self._executor()
+        pool = self._executor(lanes - 1)
         futures = [pool.submit(self._lane, fn, ranges[lane::lanes]) for lane in range(1, lanes)]
-        results: list[list[T]] = [[fn(r) for r in ranges[0::lanes]]] + [f.result() for f in futures]
+        try:
+            first = [fn(r) for r in ranges[0::lanes]]
+        finally:
+            wait(futures)  # no lane outlives the step, even when this one failed
+        results: list[list[T]] = [first] + [f.result() for f in futures]
         return [results[i % lanes][i // lanes] for i in range(len(ranges))]
 
     @staticmethod
@@ -110,10 +127,14 @@ class PassRunner:
         with torch.inference_mode():
             return [fn(r) for r in ranges]
 
-    def _executor(self) -> ThreadPoolExecutor:
+    def _executor(self, size: int) -> ThreadPoolExecutor:
         with self._lock:
+            if self._pool is not None and self._pool_size < size:
+                self._pool.shutdown(wait=True)
+                self._pool = None
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix="siamcross-pass")
+                self._pool = ThreadPoolExecutor(size, thread_name_prefix="siamcross-pass")
+                self._pool_size = size
             return self._pool
 
     def close(self) -> None:

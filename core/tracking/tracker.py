@@ -189,7 +189,7 @@ class SiamCrossTracker:
         parallel = self._parallel_request
         if parallel is None:
             parallel = self._choice.device.type == "cpu" and is_small(self._net)
-        return PassRunner(parallel, torch.get_num_threads())
+        return PassRunner(parallel)
 
     def _stepped(self, step):
         with self._passes.step():
