@@ -37,7 +37,7 @@ def variants(full: bool) -> dict[str, SimulatorConfig]:
     if full:
         for threshold in (0.2, 0.4):
             out[f"fill agreement stop<{threshold}"] = replace(base, pass_score_threshold=threshold)
-        for agree in (0.3, 0.7):
+        for agree in (0.3, 0.5, 0.7):
             out[f"fill agreement agree_iou={agree}"] = replace(base, agree_iou=agree)
     return out
 

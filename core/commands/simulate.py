@@ -33,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how fill fuses its two passes; oracle knows the truth (an upper bound for any rule)")
     parser.add_argument("--fill-anchor", choices=FILL_ANCHORS, default="second-error",
                         help="when the 'fill' annotator also draws the last frame (counted as a correction)")
-    parser.add_argument("--agree-iou", type=float, default=DEFAULT_AGREE_IOU,
-                        help="IoU at which fill's forward and backward passes count as agreeing")
+    parser.add_argument("--agree-iou", type=float, default=None,
+                        help="IoU at which fill's forward and backward passes count as agreeing "
+                             f"(default: the tracker's own; {DEFAULT_AGREE_IOU} for trackers without one)")
     parser.add_argument("--pass-threshold", type=float, default=0.0,
                         help="fill passes stop after --patience frames scoring below this (0: never)")
     parser.add_argument("--patience", type=int, default=3)

@@ -40,7 +40,7 @@ from ..errors import Cancelled
 from ..propagation.boxes import iou_xywh
 from ..propagation.cancel import CancelToken
 from ..propagation.engine import fused_labels
-from ..propagation.fusion import DEFAULT_AGREE_IOU
+from ..propagation.fusion import agree_iou_for
 from ..propagation.interpolation import linear_labels
 from ..propagation.plan import Pass, Segment
 from ..propagation.request import PropagationRequest
@@ -68,13 +68,14 @@ class SimulatorConfig:
 
     pass_score_threshold / patience: fill passes stop after `patience` frames below the
     threshold (0.0 never stops; forward-only never stops, like the tools it stands for).
+    agree_iou: fill's agreement IoU; None takes the tracker's own, as the engine does.
     """
 
     iou_threshold: float = 0.5
     strategies: tuple[str, ...] = STRATEGIES
     intervals: tuple[int, ...] = DEFAULT_INTERVALS
     fusion: str = "agreement"
-    agree_iou: float = DEFAULT_AGREE_IOU
+    agree_iou: float | None = None
     fill_anchor: str = "second-error"
     pass_score_threshold: float = 0.0
     patience: int = 3
@@ -273,9 +274,10 @@ def simulate_fill(truth: _Truth, cache: _PassCache, config: SimulatorConfig) -> 
         keys[last] = truth.keyframe(last)
         corrections += 1
     oracle = config.fusion == ORACLE_FUSION
-    request = PropagationRequest((1,), "fill", fusion="agreement" if oracle else config.fusion)
+    request = PropagationRequest((1,), "fill", fusion="agreement" if oracle else config.fusion,
+                                 agree_iou=agree_iou_for(cache.tracker, config.agree_iou))
     anchor, frame = 0, 1
-    labels = _fill_segment(truth, cache, keys, 0, request, config.agree_iou, oracle)
+    labels = _fill_segment(truth, cache, keys, 0, request, oracle)
     while frame < truth.count:
         label = labels.get(frame) if frame in labels else (
             keys.get(frame) if frame in keys else _tracked(cache.result(anchor, 1, frame)))
@@ -293,14 +295,13 @@ def simulate_fill(truth: _Truth, cache: _PassCache, config: SimulatorConfig) -> 
             keys[last] = truth.keyframe(last)
             corrections += 1
         anchor = frame
-        labels = _fill_segment(truth, cache, keys, frame, request, config.agree_iou, oracle)
+        labels = _fill_segment(truth, cache, keys, frame, request, oracle)
         frame += 1
     return corrections, misses
 
 
 def _fill_segment(truth: _Truth, cache: _PassCache, keys: dict[int, FrameLabel], left: int,
-                  request: PropagationRequest, agree_iou: float = DEFAULT_AGREE_IOU,
-                  oracle: bool = False) -> dict[int, FrameLabel | None]:
+                  request: PropagationRequest, oracle: bool = False) -> dict[int, FrameLabel | None]:
     """Labels of the frames between keyframe `left` and the next keyframe (empty for the open tail).
 
     oracle: where the fused label is wrong but one of the two passes is right, take that pass
@@ -308,7 +309,7 @@ def _fill_segment(truth: _Truth, cache: _PassCache, keys: dict[int, FrameLabel],
     right = min((k for k in keys if k > left), default=None)
     if right is None or right - left < 2:
         return {}
-    labels = _fused_segment(cache, keys, left, right, request, agree_iou)
+    labels = _fused_segment(cache, keys, left, right, request)
     if oracle:
         for frame, label in labels.items():
             if not truth.is_right(frame, label):
@@ -318,7 +319,7 @@ def _fill_segment(truth: _Truth, cache: _PassCache, keys: dict[int, FrameLabel],
 
 
 def _fused_segment(cache: _PassCache, keys: dict[int, FrameLabel], left: int, right: int,
-                   request: PropagationRequest, agree_iou: float) -> dict[int, FrameLabel | None]:
+                   request: PropagationRequest) -> dict[int, FrameLabel | None]:
     """The engine's labels between keyframes `left` and `right` (at least one frame apart)."""
     left_label, right_label = keys[left], keys[right]
     seg = Segment(1, left, right, left_label, right_label, left + 1, right - 1)
@@ -333,7 +334,7 @@ def _fused_segment(cache: _PassCache, keys: dict[int, FrameLabel], left: int, ri
                        results=cache.results(left, 1, right - 1))
     seg.backward = Pass(1, right, -1, left + 1, right_label.box, False, left + 1, right - 1, seg,  # type: ignore[arg-type]
                         results=cache.results(right, -1, left + 1))
-    return dict(fused_labels(seg, request, agree_iou))
+    return dict(fused_labels(seg, request))
 
 
 def simulate_interpolation(truth: _Truth, interval: int) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Iterator
 
 import numpy as np
@@ -32,7 +33,7 @@ from ..media.source import MediaInfo
 from ..tracking.protocol import MultiTargetTracker
 from ..tracking.result import TrackResult
 from .cancel import CancelToken
-from .fusion import DEFAULT_AGREE_IOU, fuse_segment
+from .fusion import DEFAULT_AGREE_IOU, agree_iou_for, fuse_segment
 from .interpolation import ABSENT_INTERPOLATED, guide_towards_linear, interpolate_pair, linear_labels
 from .plan import Pass, Plan, Segment, linear_anchors, linear_frames, plan_directional, plan_fill
 from .request import PropagationRequest, PropagationStep
@@ -127,6 +128,7 @@ def propagate(project: Project, source: object, tracker: MultiTargetTracker, req
     read the same source elsewhere until the generator ends or is closed (0 turns it off).
     """
     frame_count = frame_count_of(source)
+    request = replace(request, agree_iou=agree_iou_for(tracker, request.agree_iou))
     if request.method == "linear":
         return _linear(project, request, frame_count, cancel)
     plan = plan_fill(project, request, frame_count) if request.direction == "fill" else \
@@ -279,10 +281,10 @@ def _fuse_finished(active: list[Pass], frame: int, request: PropagationRequest, 
         yield PropagationStep(frame=f, labels=by_frame[f], results={}, done=progress[0], total=total)
 
 
-def fused_labels(seg: Segment, request: PropagationRequest,
-                 agree_iou: float = DEFAULT_AGREE_IOU) -> dict[int, FrameLabel]:
+def fused_labels(seg: Segment, request: PropagationRequest) -> dict[int, FrameLabel]:
     """Final labels of a two-sided segment from its two passes (see core.propagation.fusion)."""
     assert seg.left is not None and seg.right is not None and seg.forward is not None and seg.backward is not None
+    agree_iou = request.agree_iou if request.agree_iou is not None else DEFAULT_AGREE_IOU
     fused = fuse_segment(seg.left, seg.right, seg.forward.results, seg.backward.results, rule=request.fusion,
                          agree_iou=agree_iou)
     out: dict[int, FrameLabel] = {}

@@ -27,6 +27,8 @@ class PropagationRequest:
     score_threshold / patience: a pass that scores below the threshold on `patience`
       consecutive frames stops there instead of drifting (those frames keep their low score).
     fusion: how "fill" merges its two passes (see core.propagation.fusion).
+    agree_iou: the IoU at which fill's two passes count as agreeing; None takes the tracker's
+      own (its ``fill_agree_iou``, else core.propagation.fusion.DEFAULT_AGREE_IOU).
     """
 
     track_ids: tuple[int, ...]
@@ -37,6 +39,7 @@ class PropagationRequest:
     method: str = "tracker"
     patience: int = 3
     fusion: str = "agreement"
+    agree_iou: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "track_ids", tuple(int(t) for t in self.track_ids))
@@ -52,6 +55,8 @@ class PropagationRequest:
             raise UserError(f"The start frame must be 0 or more, got {self.start_frame}.")
         if self.stop_frame is not None and self.stop_frame < 0:
             raise UserError(f"The stop frame must be 0 or more, got {self.stop_frame}.")
+        if self.agree_iou is not None and not 0.0 < self.agree_iou <= 1.0:
+            raise UserError(f"The agreement IoU must be in (0, 1], got {self.agree_iou}.")
         if self.patience < 1:
             raise UserError(f"Patience must be at least 1 frame, got {self.patience}.")
 

@@ -75,6 +75,12 @@ class SiamCrossTracker:
     config supplies crop sizes, the context amount, omega and the post-processing knobs.
     """
 
+    fill_agree_iou: float = 0.3
+    """The IoU at which fill's forward and backward passes count as agreeing
+    (core.propagation.fusion). Two right Lite passes often overlap by less than the default 0.5
+    (their sizes lag differently); at 0.3, fill needed 54 instead of 58 corrections on the
+    training sequences and 75 instead of 79 on ../shared/data/seqs (lite, 1 thread)."""
+
     shared_search: SharedSearchConfig | None = None
     """Set to a SharedSearchConfig to let overlapping targets share backbone passes
     (core/tracking/shared_search.py); off by default, see its accuracy note."""
