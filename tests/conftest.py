@@ -69,3 +69,10 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(autouse=True)
+def private_config(tmp_path, monkeypatch):
+    """Settings, recent files and autosave journals of every test go to its own temporary
+    folder, never the user's."""
+    monkeypatch.setenv("SIAMCROSS_CONFIG_DIR", str(tmp_path / "config"))

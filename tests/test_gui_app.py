@@ -20,12 +20,6 @@ from siamcross_gui.testing import MapsTracker, SlowIdentityTracker, activate, cl
 WAIT_MS = 30_000
 
 
-@pytest.fixture(autouse=True)
-def private_config(tmp_path, monkeypatch):
-    """Settings, recent files and autosave journals go to a temporary folder."""
-    monkeypatch.setenv("SIAMCROSS_CONFIG_DIR", str(tmp_path / "config"))
-
-
 @pytest.fixture
 def demo(demo_video: Path) -> Path:
     return demo_video

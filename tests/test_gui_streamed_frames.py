@@ -19,11 +19,6 @@ WAIT_MS = 30_000
 BOX = (400.0, 200.0, 300.0, 250.0)
 
 
-@pytest.fixture(autouse=True)
-def private_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("SIAMCROSS_CONFIG_DIR", str(tmp_path / "config"))
-
-
 @pytest.fixture
 def make_window(qtbot):
     with window_maker(qtbot, lambda: AppSettings(device="cpu"), size=(900, 600), focus=False) as make:

@@ -120,12 +120,9 @@ def test_a_new_threshold_or_a_hidden_track_redraws_everything(timeline):
     assert timeline.low_frames == low_confidence_frames([project.tracks[2]], 0.6)
 
 
-def test_the_window_keeps_the_timeline_equal_to_the_project_through_runs_edits_and_undo(qtbot, demo_video,
-                                                                                        tmp_path, monkeypatch):
+def test_the_window_keeps_the_timeline_equal_to_the_project_through_runs_edits_and_undo(qtbot, demo_video):
     from siamcross_gui.settings import AppSettings
     from siamcross_gui.testing import MapsTracker, window_maker
-
-    monkeypatch.setenv("SIAMCROSS_CONFIG_DIR", str(tmp_path / "config"))
 
     def drawn_matches(window) -> bool:
         window._refresh_timeline()  # noqa: SLF001 - what the 150 ms timer does

@@ -19,11 +19,6 @@ from siamcross_gui.recent import add_recent, load_recent
 from siamcross_gui.settings import AppSettings, load_settings, save_settings
 
 
-@pytest.fixture(autouse=True)
-def private_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("SIAMCROSS_CONFIG_DIR", str(tmp_path / "config"))
-
-
 def test_default_keymap_binds_every_action_without_conflicts():
     bindings = load_keymap()
     assert conflicts(bindings) == {}

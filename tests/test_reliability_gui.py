@@ -32,11 +32,6 @@ FRAMES = 48
 BOX = (10.0, 8.0, 30.0, 20.0)
 
 
-@pytest.fixture(autouse=True)
-def private_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("SIAMCROSS_CONFIG_DIR", str(tmp_path / "config"))
-
-
 @pytest.fixture
 def boxes(monkeypatch) -> list[str]:
     """Every message box text the app tries to show (none is shown; questions answer Discard)."""

@@ -60,11 +60,6 @@ class DriftingTracker(IdentityTracker):
         return [type(r)(box_xywh=(max(r.box_xywh[0] + shift, 0.0), *r.box_xywh[1:]), score=0.8) for r in results]
 
 
-@pytest.fixture(autouse=True)
-def private_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("SIAMCROSS_CONFIG_DIR", str(tmp_path / "config"))
-
-
 class Front:
     """The first frame some track has no label on (FRAMES when all are complete); labels are
     never removed in this soak, so each track's search resumes where it last stopped."""
