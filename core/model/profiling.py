@@ -200,7 +200,9 @@ def format_table(profiles: list[ModelProfile]) -> str:
              for row in rows]
     if profiles:
         p = profiles[0]
-        lines.append(f"(ms: median of {p.repeats} runs, batch 1, {p.device}, {p.threads} threads; "
+        threads = "/".join(sorted({str(q.threads) for q in profiles}, key=int))
+        lines.append(f"(ms: median of {p.repeats} runs, batch 1, {p.device}, {threads} threads "
+                     "(each model as the tracker runs it); "
                      "frame = backbone + neck + heads on one search crop; frame-cpu = its CPU time, all threads)")
         lines.extend(f"({q.name}: {q.setup})" for q in profiles if q.setup)
     return "\n".join(lines)

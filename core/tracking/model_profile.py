@@ -6,6 +6,7 @@ Shared by `siamcross bench` and benchmarks/model_bench.py so both print the same
 from __future__ import annotations
 
 import warnings
+from contextlib import nullcontext
 
 import torch
 
@@ -13,6 +14,7 @@ from core.model import SiamCrossNet, load_model
 from core.model.config import NAMED_CONFIGS
 from core.model.profiling import ModelProfile, measure_size, profile_model
 from core.model.weights import DEFAULT_FILES
+from core.tracking.passes import torch_threads
 
 
 def profile_named(name: str, repeats: int, prepared: bool = True, device: str = "cpu") -> ModelProfile:
@@ -31,6 +33,9 @@ def profile_named(name: str, repeats: int, prepared: bool = True, device: str = 
 
     tracker = SiamCrossTracker(net, device, fuse=True)
     prep = tracker.inference_prep
+    one_thread = tracker.runs_passes_on_one_thread
     setup = (f"{DEFAULT_FILES[name].name} as the tracker runs it: backbone BN folded {prep.backbone_fused}, "
-             f"{prep.batchnorms_folded} head BNs folded, oneDNN CPU kernels {prep.cpu_kernels}")
-    return profile_model(tracker.net, repeats=repeats, size=size, setup=setup)
+             f"{prep.batchnorms_folded} head BNs folded, oneDNN CPU kernels {prep.cpu_kernels}, "
+             f"{'one thread per pass (core/tracking/passes.py)' if one_thread else 'torch threads per pass'}")
+    with torch_threads(1) if one_thread else nullcontext():
+        return profile_model(tracker.net, repeats=repeats, size=size, setup=setup)

@@ -153,6 +153,11 @@ class SiamCrossTracker:
         return self._passes.workers if self._passes.parallel else 1
 
     @property
+    def runs_passes_on_one_thread(self) -> bool:
+        """True where each network pass runs on a single thread (small nets on a CPU)."""
+        return self._passes.parallel
+
+    @property
     def score_threshold(self) -> float:
         """Below this score a result is uncertain (from the model's post-processing config)."""
         return float(self._post.score_threshold)
