@@ -72,6 +72,29 @@ def test_disagreeing_stretch_inside_agreement_takes_the_more_confident_pass():
     assert fused[5].score > 0.9
 
 
+def test_a_confident_glitch_loses_to_smooth_motion_inside_agreement():
+    # the backward pass jumps to a distractor and back, scoring higher than the right forward pass
+    forward, backward = passes(20, None, None, f_score=0.6)
+    for f in (9, 10, 11):
+        backward[f] = r(LOST_B, 0.95)
+    fused = fuse_segment(0, 20, forward, backward)
+    assert all(fused[f].box == TRUE and fused[f].source == "forward" for f in (9, 10, 11))
+
+
+def test_a_stretch_where_each_pass_is_right_on_one_side_switches_inside_it():
+    # both agree on 1..5 and 15..19; in between the forward pass is lost from 10 on and the
+    # backward pass (going left) from 9 down: one pass for the whole stretch gets 4-5 frames wrong
+    forward, backward = passes(20, None, None)
+    for f in range(6, 15):
+        if f >= 10:
+            forward[f] = r(LOST_F, 0.8)
+        else:
+            backward[f] = r(LOST_B, 0.8)
+    fused = fuse_segment(0, 20, forward, backward)
+    assert all(fused[f].box == pytest.approx(TRUE) for f in range(1, 20))
+    assert [fused[f].source for f in range(6, 15)] == ["forward"] * 4 + ["backward"] * 5
+
+
 def test_frames_reached_by_one_pass_take_it_and_unreached_frames_are_left_out():
     forward = {1: r(TRUE), 2: r(TRUE)}
     backward = {5: r(TRUE), 4: r(TRUE)}

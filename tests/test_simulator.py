@@ -195,13 +195,15 @@ def test_cancel_stops_between_sequences():
 
 def test_oracle_fusion_bounds_every_rule_from_below():
     """With the truth in hand, fill takes whichever pass is right: no misses, and never more
-    corrections than a real rule. Here the backward pass is confidently wrong between the
-    frames where it meets the (right but unsure) forward pass, which fools the agreement rule."""
+    corrections than a real rule. Here the backward pass is confidently and smoothly wrong (12 px
+    off a 20 px target) between the frames where it meets the (right but unsure) forward pass,
+    which fools the agreement rule."""
     sequence = synthetic(80)
 
     def backward_confidently_wrong(anchor, box, frame):
         if frame < anchor and frame % 10 != 0 and anchor - frame > 2:
-            return (500.0, 500.0, 20.0, 20.0), 0.9
+            x, y, w, h = sequence.boxes[frame]
+            return (x + 12.0, y, w, h), 0.9
         return tuple(sequence.boxes[frame]), (0.2 if frame > anchor else 0.9)
 
     results = {}

@@ -1,6 +1,7 @@
 """Small pure box helpers for propagation (0-based x, y, w, h floats)."""
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 Box = tuple[float, float, float, float]
@@ -30,3 +31,14 @@ def weighted_box(a: Sequence[float], b: Sequence[float], weight_a: float, weight
     total = weight_a + weight_b
     t = 0.5 if total <= 0 else weight_b / total
     return lerp_box(a, b, t)
+
+
+def motion_jump(a: Sequence[float], b: Sequence[float]) -> float:
+    """How far apart two boxes of consecutive frames are, in target sizes: centre distance over
+    the mean side (sqrt of the area), plus the log change of width and of height. A tracker that
+    jumps to a distractor or snaps back to the target pays it; a target moving smoothly does not."""
+    ax, ay, aw, ah = (max(float(v), 1e-3) if i >= 2 else float(v) for i, v in enumerate(a))
+    bx, by, bw, bh = (max(float(v), 1e-3) if i >= 2 else float(v) for i, v in enumerate(b))
+    distance = math.hypot(ax + aw / 2 - bx - bw / 2, ay + ah / 2 - by - bh / 2)
+    side = 0.5 * (math.sqrt(aw * ah) + math.sqrt(bw * bh))
+    return distance / side + abs(math.log(aw / bw)) + abs(math.log(ah / bh))
