@@ -155,6 +155,13 @@ def crop_around(
     return crop_window_image(image, crop_window(center_xy, side, out_size), pad_value)
 
 
+def padding_for(image: np.ndarray, windows: Sequence[CropWindow]) -> np.ndarray | None:
+    """The padding colour crops of ``windows`` need: the frame's mean where some window leaves
+    the frame, else None (a full pass over a 720p frame costs about as much as a crop)."""
+    height, width = image.shape[:2]
+    return channel_mean(image) if any(w.reads_beyond(width, height) for w in windows) else None
+
+
 def crop_many(
     image: np.ndarray,
     windows: Sequence[CropWindow],
@@ -162,17 +169,16 @@ def crop_many(
 ) -> np.ndarray:
     """Crops of several windows of one frame stacked as uint8 [N, S, S, 3] (same out_size).
 
-    The default padding colour (the frame's mean) is computed once for the frame, and only
-    when some window leaves it: a full pass over a 720p frame costs about as much as a crop.
+    The default padding colour is ``padding_for``'s: computed once for the frame, and only
+    when some window leaves it.
     """
     if not windows:
         raise ValueError("crop_many needs at least one window")
     size = windows[0].out_size
     if any(w.out_size != size for w in windows):
         raise ValueError("all windows of one batch must have the same out_size")
-    height, width = image.shape[:2]
-    if pad_value is None and any(w.reads_beyond(width, height) for w in windows):
-        pad_value = channel_mean(image)
+    if pad_value is None:
+        pad_value = padding_for(image, windows)
     border = _ZERO_BORDER if pad_value is None else pad_value  # never sampled when no window leaves the frame
     out = np.empty((len(windows), size, size, 3), dtype=np.uint8)
     for i, window in enumerate(windows):

@@ -22,7 +22,7 @@ import torch
 
 from core.model import PostprocessConfig, SiamCrossNet, TemplateEncoding, load_model
 
-from .crops import CropWindow, channel_mean, context_size, crop_many, crop_window, search_size_for
+from .crops import CropWindow, channel_mean, context_size, crop_many, crop_window, padding_for, search_size_for
 from .device import DeviceChoice, cpu_fallback, is_out_of_memory, resolve_device
 from .inference import InferencePrep, prepare_for_inference, use_cpu_kernels
 from .inputs import MIN_BOX_SIDE, check_frame, clip_box, normalise_box
@@ -150,7 +150,7 @@ class SiamCrossTracker:
     def pass_lanes(self) -> int:
         """Network passes run side by side, each on one thread (1: one after another with
         torch's own threads); see core.tracking.passes."""
-        return self._passes.workers if self._passes.parallel else 1
+        return self._passes.workers
 
     @property
     def runs_passes_on_one_thread(self) -> bool:
@@ -285,8 +285,7 @@ class SiamCrossTracker:
                 maps = shared_response_maps(self._net, self._to_input, self._omega, frame, plan,
                                             [s.template for s in states], channel_mean(frame), self._max_batch)
         else:
-            height, width = frame.shape[:2]  # the padding colour only when a window leaves the frame
-            pad = channel_mean(frame) if any(w.reads_beyond(width, height) for w in windows) else None
+            pad = padding_for(frame, windows)  # once for the frame, not once per lane
             ranges = split_evenly(len(states), self._max_batch, self._passes.workers)
             maps = np.concatenate(self._passes.map(  # each pass crops its own targets, in its lane
                 lambda r: self._response_maps(crop_many(frame, windows[r.start:r.stop], pad),
