@@ -285,8 +285,7 @@ def simulate_fill(truth: _Truth, cache: _PassCache, config: SimulatorConfig) -> 
             frame += 1
             continue
         right = min((k for k in keys if k > frame), default=None)
-        if frame in labels and right is not None and any(
-                truth.is_right(frame, _tracked(cache.result(a, d, frame))) for a, d in ((anchor, 1), (right, -1))):
+        if frame in labels and right is not None and _right_pass(truth, cache, anchor, right, frame) is not None:
             misses += 1
         corrections += 1
         errors += 1
@@ -313,9 +312,18 @@ def _fill_segment(truth: _Truth, cache: _PassCache, keys: dict[int, FrameLabel],
     if oracle:
         for frame, label in labels.items():
             if not truth.is_right(frame, label):
-                passes = (_tracked(cache.result(left, 1, frame)), _tracked(cache.result(right, -1, frame)))
-                labels[frame] = next((p for p in passes if truth.is_right(frame, p)), label)
+                labels[frame] = _right_pass(truth, cache, left, right, frame) or label
     return labels
+
+
+def _right_pass(truth: _Truth, cache: _PassCache, left: int, right: int, frame: int) -> FrameLabel | None:
+    """The label of the first of segment (left, right)'s two passes, forward then backward,
+    that is right at `frame`; None when neither is (a fusion miss needs one that is)."""
+    for anchor, step in ((left, 1), (right, -1)):
+        label = _tracked(cache.result(anchor, step, frame))
+        if truth.is_right(frame, label):
+            return label
+    return None
 
 
 def _fused_segment(cache: _PassCache, keys: dict[int, FrameLabel], left: int, right: int,

@@ -37,8 +37,9 @@ def motion_jump(a: Sequence[float], b: Sequence[float]) -> float:
     """How far apart two boxes of consecutive frames are, in target sizes: centre distance over
     the mean side (sqrt of the area), plus the log change of width and of height. A tracker that
     jumps to a distractor or snaps back to the target pays it; a target moving smoothly does not."""
-    ax, ay, aw, ah = (max(float(v), 1e-3) if i >= 2 else float(v) for i, v in enumerate(a))
-    bx, by, bw, bh = (max(float(v), 1e-3) if i >= 2 else float(v) for i, v in enumerate(b))
+    ax, ay, aw, ah = (float(v) for v in a)
+    bx, by, bw, bh = (float(v) for v in b)
+    aw, ah, bw, bh = (max(side, 1e-3) for side in (aw, ah, bw, bh))
     distance = math.hypot(ax + aw / 2 - bx - bw / 2, ay + ah / 2 - by - bh / 2)
     side = 0.5 * (math.sqrt(aw * ah) + math.sqrt(bw * bh))
     return distance / side + abs(math.log(aw / bw)) + abs(math.log(ah / bh))

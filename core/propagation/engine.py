@@ -33,7 +33,7 @@ from ..media.source import MediaInfo
 from ..tracking.protocol import MultiTargetTracker
 from ..tracking.result import TrackResult
 from .cancel import CancelToken
-from .fusion import DEFAULT_AGREE_IOU, agree_iou_for, fuse_segment
+from .fusion import agree_iou_for, fuse_segment
 from .interpolation import ABSENT_INTERPOLATED, guide_towards_linear, interpolate_pair, linear_labels
 from .plan import Pass, Plan, Segment, linear_anchors, linear_frames, plan_directional, plan_fill
 from .request import PropagationRequest, PropagationStep
@@ -284,9 +284,8 @@ def _fuse_finished(active: list[Pass], frame: int, request: PropagationRequest, 
 def fused_labels(seg: Segment, request: PropagationRequest) -> dict[int, FrameLabel]:
     """Final labels of a two-sided segment from its two passes (see core.propagation.fusion)."""
     assert seg.left is not None and seg.right is not None and seg.forward is not None and seg.backward is not None
-    agree_iou = request.agree_iou if request.agree_iou is not None else DEFAULT_AGREE_IOU
     fused = fuse_segment(seg.left, seg.right, seg.forward.results, seg.backward.results, rule=request.fusion,
-                         agree_iou=agree_iou)
+                         agree_iou=agree_iou_for(None, request.agree_iou))
     out: dict[int, FrameLabel] = {}
     for frame in range(seg.write_lo, seg.write_hi + 1):
         linear = interpolate_pair(seg.left, seg.left_label, seg.right, seg.right_label, frame)  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ measure against (``siamcross simulate --fusion``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Mapping
 
 from ..tracking.result import TrackResult
@@ -177,23 +178,12 @@ def _resolve_stretch(stretch: list[int], forward: Mapping[int, TrackResult], bac
     f_boxes = [tuple(forward[i].box_xywh) for i in stretch]
     b_boxes = [tuple(backward[i].box_xywh) for i in stretch]
     start, end = tuple(forward[before].box_xywh), tuple(backward[after].box_xywh)
-    # cost(k): forward on stretch[:k], backward on stretch[k:]; sums of adjacent jumps, prefix/suffix
-    f_path = [0.0]
-    previous = start
-    for box in f_boxes:
-        f_path.append(f_path[-1] + motion_jump(previous, box))
-        previous = box
-    b_path = [0.0]
-    following = end
-    for box in reversed(b_boxes):
-        b_path.append(b_path[-1] + motion_jump(box, following))
-        following = box
-    f_score = [0.0]
-    for i in stretch:
-        f_score.append(f_score[-1] + forward[i].score)
-    b_score = [0.0]
-    for i in reversed(stretch):
-        b_score.append(b_score[-1] + backward[i].score)
+    # cost(k): forward on stretch[:k], backward on stretch[k:]. Prefix sums from `start` along
+    # the forward boxes, suffix sums (index = frames from the end) back from `end`.
+    f_path = [0.0, *accumulate(motion_jump(p, q) for p, q in zip([start, *f_boxes], f_boxes))]
+    b_path = [0.0, *accumulate(motion_jump(p, q) for p, q in zip(b_boxes[::-1], [end, *b_boxes[::-1]]))]
+    f_score = [0.0, *accumulate(forward[i].score for i in stretch)]
+    b_score = [0.0, *accumulate(backward[i].score for i in reversed(stretch))]
     n = len(stretch)
 
     def cost(k: int) -> float:
