@@ -47,7 +47,7 @@ tracks = st.builds(
 )
 media = st.none() | st.builds(
     MediaRef,
-    path=st.text(),
+    path=st.text().map(lambda text: os.path.abspath(os.sep + text)),  # relative paths: test_media_paths.py
     kind=st.sampled_from(["video", "images"]),
     frame_count=st.just(10**5),
     width=st.integers(1, 8000),
@@ -89,7 +89,7 @@ def sample_project() -> Project:
     track.frames[0] = FrameLabel((0.1, 0.2, 10.333333333333334, 5e-324), Provenance.MANUAL)
     track.frames[3] = FrameLabel((1.0, 2.0, 3.0, 4.0), Provenance.TRACKED, 0.30000000000000004, Flags(occluded=True, cover=3))
     track.frames[4] = FrameLabel(None, Provenance.INTERPOLATED, None, Flags(absent=True))
-    return Project(MediaRef("vidéo 1.mp4", "video", 10, 640, 272, 25.0, "sha1:abc"), {1: track}, ["object", "cyclist 自行车"], 2, {"by": "me"})
+    return Project(MediaRef("/data/vidéo 1.mp4", "video", 10, 640, 272, 25.0, "sha1:abc"), {1: track}, ["object", "cyclist 自行车"], 2, {"by": "me"})
 
 
 def test_file_is_versioned_readable_json(tmp_path: Path) -> None:

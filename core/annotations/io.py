@@ -4,7 +4,9 @@ JSON (never pickle) so a project file can be read, diffed and repaired by hand a
 never execute code. Python writes floats with ``repr``, which round-trips exactly. A save
 writes a temporary file in the same folder, fsyncs it, keeps the previous file as
 ``<name>.bak`` and then ``os.replace``s: a crash or a full disk leaves either the old or
-the new file, never half of one.
+the new file, never half of one. The media path is written relative to the project file when
+the media lies beside or below it and resolved against the file's folder on load (see
+media_paths), so a project opens from any working directory and after its folder moves.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from core.errors import FormatError, UserError
 from core.temp_files import clean_stale_temps, temp_path
 
 from .colors import is_hex_color
+from .media_paths import for_file, from_file
 from .model import Flags, FrameLabel, MediaRef, Project, Provenance, Track
 
 SCHEMA = "siamcross-project"
@@ -85,7 +88,7 @@ def project_to_dict(project: Project) -> dict[str, Any]:
 
 
 def project_to_bytes(project: Project) -> bytes:
-    """The exact bytes save_project writes (deterministic: same project, same bytes)."""
+    """The project as JSON bytes, media path as it is (deterministic: same project, same bytes)."""
     data = project_to_dict(project)
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -249,10 +252,16 @@ def _track_from_dict(data: Any, where: str, r: _Reader, media: MediaRef | None) 
 
 
 # -- files -------------------------------------------------------------------------------------
+def project_file_bytes(project: Project, path: str | os.PathLike[str]) -> bytes:
+    """The exact bytes save_project(project, path) writes (the media path as that file stores it)."""
+    return project_to_bytes(for_file(project, path))
+
+
 def load_project(path: str | os.PathLike[str]) -> Project:
     """Read and validate a project file; FormatError with one sentence if anything is wrong.
 
-    Temp files a killed save of this file left beside it are removed first (see clean_leftovers).
+    The media path comes back usable from the working directory (see media_paths). Temp
+    files a killed save of this file left beside it are removed first (see clean_leftovers).
     """
     path = Path(path)
     clean_leftovers(path)
@@ -262,7 +271,7 @@ def load_project(path: str | os.PathLike[str]) -> Project:
         raise FormatError(f"Project file {path} does not exist.") from None
     except OSError as error:
         raise FormatError(f"Project file {path.name} cannot be read ({error.strerror}).") from None
-    return project_from_bytes(raw, path.name)
+    return from_file(project_from_bytes(raw, path.name), path)
 
 
 def project_from_bytes(raw: bytes, source: str = "project") -> Project:
@@ -276,7 +285,7 @@ def project_from_bytes(raw: bytes, source: str = "project") -> Project:
 def save_project(project: Project, path: str | os.PathLike[str]) -> str:
     """Write the project atomically, keeping the previous file as <name>.bak; returns the sha1 of what was written."""
     path = Path(path)
-    payload = project_to_bytes(project)
+    payload = project_file_bytes(project, path)
     atomic_write(path, payload, keep_backup=True)
     return hashlib.sha1(payload).hexdigest()
 

@@ -21,7 +21,10 @@ from typing import Any, Sequence
 from core.errors import FormatError
 
 from .edits import FrameOp, Op, ProjectOp, TrackAttrs, TrackOp, apply_op
-from .io import label_from_dict, label_to_dict, project_from_bytes, project_from_dict, project_to_bytes, project_to_dict
+from .io import (
+    label_from_dict, label_to_dict, project_file_bytes, project_from_bytes, project_from_dict, project_to_dict,
+)
+from .media_paths import from_file
 from .model import Project
 
 JOURNAL_SCHEMA = "siamcross-journal"
@@ -48,9 +51,10 @@ class Journal:
         """Start a fresh journal for this project state (called by AnnotationStore).
 
         When the state is exactly the saved file, the header names the file by hash;
-        otherwise (never saved, or just recovered) it embeds a snapshot of the project.
+        otherwise (never saved, or just recovered) it embeds a snapshot of the project, whose
+        media path is kept as it is in memory.
         """
-        snapshot = project_to_bytes(project)
+        snapshot = project_file_bytes(project, self.project_path)
         try:
             saved = self.project_path.read_bytes()
         except OSError:
@@ -217,4 +221,4 @@ def _base_project(project_path: Path, header: dict[str, Any]) -> Project | None:
         return None
     if hashlib.sha1(saved).hexdigest() != header.get("base_sha1"):
         return None  # the file was saved after the journal started: the journal is stale
-    return project_from_bytes(saved, project_path.name)
+    return from_file(project_from_bytes(saved, project_path.name), project_path)

@@ -55,19 +55,13 @@ class PropagationProgress:
 
 
 def _open_source(project, project_path: Path):
-    from ..media import open_media
+    """The project's media, checked against its fingerprint; load_project already resolved its
+    path against the project file, so the working directory does not matter."""
+    from ..media import open_media_ref
 
     if project.media is None:
         raise UserError(f"{project_path.name} names no video or image folder to propagate on.")
-    media_path = Path(project.media.path)
-    if not media_path.is_absolute() and not media_path.exists():
-        media_path = project_path.parent / media_path
-    try:
-        from ..media import open_media_ref
-
-        return open_media_ref(project.media.__class__(**{**project.media.__dict__, "path": str(media_path)}))
-    except ImportError:  # pragma: no cover - older media package
-        return open_media(media_path)
+    return open_media_ref(project.media)
 
 
 def _requests(project, track_ids: tuple[int, ...], args: argparse.Namespace) -> list[PropagationRequest]:

@@ -2,7 +2,7 @@
 
 When core.annotations.io is not available (it is built in parallel) a private
 serialiser of the same model is used, so the CLI and the dataset reader still work;
-it writes plain JSON (never pickle) atomically.
+it writes plain JSON (never pickle) atomically, with the same media path rules.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..annotations.media_paths import for_file, from_file
 from ..annotations.model import Flags, FrameLabel, MediaRef, Project, Provenance, Track
 from ..errors import FormatError
 from .text import is_finite_number
@@ -34,7 +35,7 @@ def save(project: Project, path: Path) -> None:
     if io is not None:
         io.save_project(project, Path(path))
         return
-    _atomic_write(Path(path), json.dumps(project_to_dict(project), indent=1))
+    _atomic_write(Path(path), json.dumps(project_to_dict(for_file(project, path)), indent=1))
 
 
 def load(path: Path) -> Project:
@@ -47,7 +48,7 @@ def load(path: Path) -> Project:
         data = json.loads(read_text(Path(path)))
     except (json.JSONDecodeError, RecursionError) as error:
         raise FormatError(f"{path} line {getattr(error, 'lineno', '?')}: not valid JSON.") from None
-    return project_from_dict(data, str(path))
+    return from_file(project_from_dict(data, str(path)), path)
 
 
 def _atomic_write(path: Path, text: str) -> None:

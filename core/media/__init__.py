@@ -5,6 +5,7 @@ same uint8 BGR pixels however it is reached. Qt-free.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from core.annotations.model import MediaRef
@@ -12,6 +13,7 @@ from core.errors import MediaError
 
 from .cache import DEFAULT_MAX_BYTES, CacheStats, FrameCache
 from .images import IMAGE_EXTENSIONS, ImageFolderSource, natural_sort_key
+from .locate import MediaMismatch, MediaMissing, check_located
 from .source import BaseFrameSource, FrameSource, MediaInfo
 from .video import ProgressCallback, VideoSource
 
@@ -23,7 +25,10 @@ __all__ = [
     "FrameSource",
     "ImageFolderSource",
     "MediaInfo",
+    "MediaMismatch",
+    "MediaMissing",
     "VideoSource",
+    "check_located",
     "natural_sort_key",
     "open_media",
     "open_media_ref",
@@ -52,15 +57,22 @@ def open_media(path: str | Path, *, progress: ProgressCallback | None = None) ->
 
 
 def open_media_ref(ref: MediaRef, *, progress: ProgressCallback | None = None) -> FrameSource:
-    """Open a project's media and check it is the same media the project was labelled on."""
+    """Open a project's media and check it is the same media the project was labelled on.
+
+    MediaMissing when nothing is at its path and MediaMismatch when what is there is other
+    media (both MediaErrors that carry the ref), so the app can offer to locate it.
+    """
+    if not os.path.exists(ref.path):
+        raise MediaMissing(ref)
     source = open_media(ref.path, progress=progress)
     info = source.info
     if ref.fingerprint and info.fingerprint != ref.fingerprint:
         source.close()
-        raise MediaError(f"{Path(ref.path).name} has changed since the project was made (fingerprint differs).")
+        raise MediaMismatch(f"{Path(ref.path).name} has changed since the project was made (fingerprint differs).",
+                            ref)
     if ref.frame_count and info.frame_count != ref.frame_count:
         source.close()
-        raise MediaError(
-            f"{Path(ref.path).name} has {info.frame_count} frames but the project expects {ref.frame_count}."
+        raise MediaMismatch(
+            f"{Path(ref.path).name} has {info.frame_count} frames but the project expects {ref.frame_count}.", ref
         )
     return source
