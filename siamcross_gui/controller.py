@@ -118,23 +118,31 @@ class Controller(QtCore.QObject):
         return self.cache.get(self.frame)
 
     # --- opening ----------------------------------------------------------------------------
-    def open(self, path: str | Path, ask_recover: RecoverQuestion | None = None) -> None:
+    def open(self, path: str | Path, ask_recover: RecoverQuestion | None = None,
+             media_path: str | Path | None = None) -> None:
         """Open a video, image folder, project or labelled sequence; raises UserError.
 
-        When the autosave journal of that project (or of that media, if never saved) holds
-        edits from a crashed session, ask_recover(recovery) decides whether to replay them.
+        A project whose media is not where it says raises core.media.MediaMissing (the window
+        then asks where it went); media_path opens it over media found elsewhere, after
+        checking that it is the same media, and the project then holds the new path (saved
+        with the next save). When the autosave journal of that project (or of that media, if
+        never saved) holds edits from a crashed session, ask_recover(recovery) decides
+        whether to replay them.
         """
         from core.annotations.io import load_project
-        from core.media import open_media, open_media_ref
+        from core.media import check_located, open_media, open_media_ref
 
         plan = plan_open(path)
+        relocated = False
         if plan.kind == "project":
-            project = load_project(plan.path)
+            project = load_project(plan.path)  # its media path comes back resolved against the file
             if project.media is None:
                 raise UserError(f"The project {plan.path.name} names no video or image folder.")
+            if media_path is not None:
+                project.media = check_located(project.media, media_path)
+                relocated = True
             # the media must be the one the project was labelled on (fingerprint, frame count)
-            ref = replace(project.media, path=str(_resolve_media(project.media.path, plan.path)))
-            source = open_media_ref(ref)
+            source = open_media_ref(project.media)
             project_path: Path | None = plan.path
         elif plan.kind == "sequence":
             from core.formats import import_project
@@ -149,6 +157,10 @@ class Controller(QtCore.QObject):
             project = Project(media=source.to_media_ref())
             project_path = None
         self._install(project, source, project_path, ask_recover)
+        if relocated:
+            self.dirty = True  # the file still names the old place until it is saved
+            self.notice.emit(f"Opened with the media at {project.media.path}; save to keep its new place.")
+            self.projectChanged.emit()
 
     def install(self, project: Project, source, project_path: Path | None = None,
                 ask_recover: RecoverQuestion | None = None) -> None:
@@ -166,7 +178,8 @@ class Controller(QtCore.QObject):
         recovery = _read_recovery(read_journal, journal_key)
         recovered = recovery is not None and ask_recover is not None and ask_recover(recovery)
         if recovered:
-            project = recovery.project
+            opened_media, project = project.media, recovery.project
+            project.media = opened_media  # the journal never moves media: keep the path just opened
         self.journal = Journal(journal_key)
         self.store = AnnotationStore(project, journal=self.journal)
         self._unsubscribe = self.store.subscribe(self._on_store_change)
@@ -539,12 +552,6 @@ def _check_box(box, project: Project | None):
 
 def _finite(v: float) -> bool:
     return v == v and abs(v) != float("inf")
-
-
-def _resolve_media(media_path: str, project_file: Path) -> Path:
-    """Media paths in a project may be relative to the project file."""
-    path = Path(media_path)
-    return path if path.is_absolute() else (project_file.parent / path)
 
 
 def journal_key_for(project: Project, project_path: Path | None) -> Path:

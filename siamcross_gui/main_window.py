@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.errors import UserError
+from core.media import MediaMismatch, MediaMissing
 
 from .box_items import BoxLayer, BoxView, tag_text
 from .confidence import next_after, previous_before
@@ -15,6 +16,7 @@ from .controller import Controller
 from .export_dialog import ExportDialog
 from .frame_view import FrameView
 from .keymap import load_keymap
+from .locate_media import LocateMedia
 from .overlay import OverlayControls, OverlayItem
 from .recent import add_recent, load_recent
 from .settings import AppSettings, load_settings, save_settings
@@ -59,6 +61,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller = Controller(self.settings, tracker_factory, self)
         self.last_error: str | None = None
         self.message_box: QtWidgets.QMessageBox | None = None
+        self.locate_media: LocateMedia | None = None  # the open "where did the media go?" conversation
 
         self.view = FrameView()
         self.boxes = BoxLayer(self.view.view)
@@ -233,16 +236,46 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # --- opening and saving ----------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
-        """Open anything the app understands; one clear message on failure, current work kept."""
+        """Open anything the app understands; one clear message on failure, current work kept.
+
+        A project whose media moved (or was replaced by other media) asks where it is
+        (LocateMedia) and opens once the user points at the same media; False is returned meanwhile.
+        """
         if not self._confirm_discard():
             return False
         try:
             self.controller.open(path, ask_recover=self.ask_recover)
+        except MediaMissing as missing:
+            self._locate_media(Path(path), missing.ref)
+            return False
+        except MediaMismatch as mismatch:
+            if mismatch.ref is None:
+                self.show_error(str(mismatch))
+            else:
+                self._locate_media(Path(path), mismatch.ref, str(mismatch))
+            return False
         except UserError as error:
             self.show_error(str(error))
             return False
         add_recent(path)
         return True
+
+    def _locate_media(self, project_file: Path, ref, reason: str | None = None) -> None:
+        locate = LocateMedia(ref, project_file, self, reason)
+        locate.located.connect(lambda media: self._open_located(project_file, media))
+        locate.cancelled.connect(lambda: self.statusBar().showMessage(f"{project_file.name} was not opened.", 5000))
+        self.locate_media = locate
+        self.last_error = locate.start()
+        log.warning("%s", self.last_error)
+
+    def _open_located(self, project_file: Path, media: Path) -> None:
+        try:
+            self.controller.open(project_file, ask_recover=self.ask_recover, media_path=media)
+        except UserError as error:
+            self.show_error(str(error))
+            return
+        self.locate_media = None
+        add_recent(project_file)
 
     def open_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open video or project", "", OPEN_FILTER)

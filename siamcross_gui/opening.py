@@ -1,6 +1,7 @@
 """What a path given to the app is: a project, a labelled sequence, a video or an image folder."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,11 @@ SEQUENCE_FORMATS = ("otb", "got10k", "lasot", "mot")
 
 @dataclass(frozen=True)
 class OpenPlan:
-    """kind: project | sequence | media; fmt: the dataset format of a sequence."""
+    """kind: project | sequence | media; fmt: the dataset format of a sequence.
+
+    path is absolute: the media path a new project records must not depend on the working
+    directory the app was started from.
+    """
 
     path: Path
     kind: str
@@ -23,6 +28,7 @@ def plan_open(path: str | Path) -> OpenPlan:
     path = Path(path)
     if not path.exists():
         raise MediaError(f"{path} does not exist.")
+    path = Path(os.path.abspath(path))
     if path.is_file() and path.suffix.lower() == ".json":
         return OpenPlan(path, "project")
     if path.is_dir():
