@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .mobile_backbone import NanoTrackV2Backbone
+
 log = logging.getLogger(__name__)
 
 # EfficientNet-Lite0 stages: (repeats, kernel, stride, expand, out_channels); no SE, ReLU6.
@@ -195,8 +197,10 @@ class ResNet50Backbone(nn.Module):
 
 def build_backbone(kind: str, pretrained: bool, dilate_deep: bool = True) -> nn.Module:
     """Backbone by config name; a missing pretrained file is a warning, not an error."""
-    if kind == "efficientnet_lite0":
-        backbone: nn.Module = EfficientNetLite0Backbone(dilate_deep)
+    if kind == "nanotrack_v2":
+        backbone: nn.Module = NanoTrackV2Backbone()
+    elif kind == "efficientnet_lite0":
+        backbone = EfficientNetLite0Backbone(dilate_deep)
     elif kind == "resnet50":
         backbone = ResNet50Backbone()
     else:

@@ -36,8 +36,13 @@ class ModelConfig:
     backbones give 16x16, we crop 8x8 from cell 4 so the grid stays symmetric and the
     output map is 25x25 with its middle cell on the search-crop centre).
 
-    backbone: "efficientnet_lite0" | "resnet50"; backbone_levels: which backbone outputs
-    feed the neck (indices into the backbone's ``out_channels``).
+    backbone: "nanotrack_v2" | "efficientnet_lite0" | "resnet50"; backbone_levels: which
+    backbone outputs feed the neck (indices into the backbone's ``out_channels``).
+    correlation: "depthwise" (the paper's per-channel xcorr of a cropped template, then
+    OAINHeads) or "pixelwise" (every template position a channel on the full search grid,
+    then MobileOAINHeads; for stride-16 features, whose 9x9 depthwise response is too coarse).
+    head_channels: tower width of the pixel-wise heads; neck_reduce: a 1x1 conv + BN to
+    ``neck_channels`` per level (off when the backbone is already narrow).
     dilate_deep: keep the deep backbone stages at stride 8 by dilation (SiamRPN++); when
     False (lite only) the stride-16 stage runs at stride 16 and is upsampled to stride 8.
     neck_channels: width after the 1x1 reduction; adjust_kernel: kernel of the per-branch
@@ -56,6 +61,9 @@ class ModelConfig:
     backbone_levels: tuple[int, ...]
     neck_channels: int
     dilate_deep: bool = True
+    correlation: str = "depthwise"
+    head_channels: int = 96
+    neck_reduce: bool = True
     adjust_kernel: int = 1
     head_convs: int = 2
     separable: bool = True
@@ -84,7 +92,9 @@ class ModelConfig:
 
     @property
     def output_size(self) -> int:
-        """Cells per side of the response maps after depthwise cross-correlation."""
+        """Cells per side of the response maps (pixel-wise: the search grid itself)."""
+        if self.correlation == "pixelwise":
+            return self.search_feature_size
         return self.search_feature_size - self.template_crop + 1
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,4 +162,24 @@ def lite_fast_config() -> ModelConfig:
     return replace(lite_config(), name="siamcross-lite-fast", dilate_deep=False)
 
 
-NAMED_CONFIGS = {"lite": lite_config, "lite-fast": lite_fast_config, "r50": r50_config}
+def mobile_config() -> ModelConfig:
+    """NanoTrack v2's tracking-trained backbone (48 channels, stride 16) under SCAN, pixel-wise
+    correlation and the mobile OAIN heads (16x16 response maps; see core/model/pixelwise.py)."""
+    return ModelConfig(
+        name="siamcross-lite-v2",
+        backbone="nanotrack_v2",
+        backbone_levels=(0,),
+        neck_channels=48,
+        neck_reduce=False,
+        correlation="pixelwise",
+        head_convs=6,
+        head_channels=96,
+        stride=16,
+        template_crop=8,
+        template_crop_start=0,
+        adca_channels=32,
+        postprocess=PostprocessConfig(window_influence=0.455, penalty_k=0.055, size_lr=0.37),
+    )
+
+
+NAMED_CONFIGS = {"lite-v2": mobile_config, "lite": lite_config, "lite-fast": lite_fast_config, "r50": r50_config}

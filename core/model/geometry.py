@@ -41,6 +41,15 @@ def output_locations(output_size: int, stride: int, template_size: int, crop_sta
     return torch.stack((xs, ys), dim=-1)
 
 
+def centred_locations(output_size: int, stride: int, search_size: int) -> Tensor:
+    """Search-crop pixel (x, y) of every cell of a response map on the search grid itself
+    (pixel-wise correlation), [H, W, 2]: cell n//2 on the crop centre pixel S//2, as
+    pysot's anchor-free points and OpenCV's NanoTrack put it."""
+    centres = grid_centres(output_size, stride, search_size // 2 - stride * (output_size // 2))
+    ys, xs = torch.meshgrid(centres, centres, indexing="ij")
+    return torch.stack((xs, ys), dim=-1)
+
+
 def ellipse_mask(boxes_xyxy: Tensor, xs: Tensor, ys: Tensor, scale: float = 0.5) -> Tensor:
     """1 where a cell centre lies inside the box's ellipse, [B, H, W] float.
 

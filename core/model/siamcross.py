@@ -13,8 +13,10 @@ from torch import Tensor, nn
 
 from .backbones import build_backbone
 from .config import ModelConfig
-from .geometry import ellipse_mask, grid_centres, output_locations
+from .geometry import centred_locations, ellipse_mask, grid_centres, output_locations
 from .heads import DepthwiseXCorr, LevelFusion, OAINHeads
+from .mobile_backbone import load_converted_heads
+from .pixelwise import MobileOAINHeads, PixelwiseXCorr
 from .scan import SCAN
 
 
@@ -89,20 +91,31 @@ class SiamCrossNet(nn.Module):
         level_channels = [self.backbone.out_channels[i] for i in config.backbone_levels]
         self.neck = nn.ModuleList(
             nn.Sequential(nn.Conv2d(c, channels, 1, bias=False), nn.BatchNorm2d(channels))
+            if config.neck_reduce else nn.Identity()
             for c in level_channels
         )
         levels = len(level_channels)
         self.scan = nn.ModuleList(SCAN() for _ in range(levels))
-        self.cls_xcorr = nn.ModuleList(DepthwiseXCorr(channels, config.adjust_kernel) for _ in range(levels))
-        self.reg_xcorr = nn.ModuleList(DepthwiseXCorr(channels, config.adjust_kernel) for _ in range(levels))
+        if config.correlation == "pixelwise":
+            self.cls_xcorr = nn.ModuleList(PixelwiseXCorr(channels) for _ in range(levels))
+            self.reg_xcorr = nn.ModuleList(PixelwiseXCorr(channels) for _ in range(levels))
+            self.heads: nn.Module = MobileOAINHeads(
+                config.template_crop ** 2, config.head_channels, config.head_convs, config.stride,
+                config.gammas, config.adca_channels, max_size=float(config.search_size))
+            locations = centred_locations(config.output_size, config.stride, config.search_size)
+        else:
+            self.cls_xcorr = nn.ModuleList(DepthwiseXCorr(channels, config.adjust_kernel) for _ in range(levels))
+            self.reg_xcorr = nn.ModuleList(DepthwiseXCorr(channels, config.adjust_kernel) for _ in range(levels))
+            self.heads = OAINHeads(channels, config.head_convs, config.separable, config.stride, config.gammas,
+                                   config.pca_reduction, config.detach_offsets, config.reg_init_size,
+                                   max_size=float(config.search_size), adca_channels=config.adca_channels)
+            locations = output_locations(config.output_size, config.stride, config.template_size,
+                                         config.template_crop_start)
         self.cls_fusion = LevelFusion(levels)
         self.reg_fusion = LevelFusion(levels)
-        self.heads = OAINHeads(channels, config.head_convs, config.separable, config.stride, config.gammas,
-                               config.pca_reduction, config.detach_offsets, config.reg_init_size,
-                               max_size=float(config.search_size), adca_channels=config.adca_channels)
-        self.register_buffer("_locations", output_locations(config.output_size, config.stride,
-                                                            config.template_size, config.template_crop_start),
-                             persistent=False)
+        self.register_buffer("_locations", locations, persistent=False)
+        if pretrained_backbone and config.backbone == "nanotrack_v2" and config.correlation == "pixelwise":
+            self.load_state_dict(load_converted_heads(), strict=False)
 
     # -- stages (also timed separately by the benchmark) --------------------------------
     def backbone_features(self, images: Tensor) -> list[Tensor]:
