@@ -88,6 +88,18 @@ def build_network(config: TrainConfig) -> SiamCrossNet:
     return net
 
 
+def build_teacher(config: TrainConfig, device: torch.device) -> SiamCrossNet | None:
+    """The frozen teacher network of ``config.teacher`` (None when the config names none)."""
+    if config.teacher is None:
+        return None
+    if config.teacher != "nanotrack-v2":
+        raise ConfigError(f"Unknown teacher {config.teacher!r}; the only teacher is 'nanotrack-v2'.")
+    teacher = SiamCrossNet(NAMED_CONFIGS["lite-v2"](), pretrained_backbone=True).to(device).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
     if args.max_steps is not None:
@@ -133,9 +145,10 @@ def _train(config: TrainConfig, out_dir: Path, ctx: DistContext, resume: Path | 
         model = net
         s = config.schedule
         groups = siamcross_groups(net, s.unfreeze_backbone_epoch, s.unfreeze_backbone_stages,
-                                  config.optim.backbone_lr_scale)
+                                  config.optim.backbone_lr_scale, config.optim.pretrained_head_lr_scale)
     batches = EpochBatches(dataset, config.seed, config.schedule.batch_size, ctx, workers=config.data.workers)
-    objective = SiamCrossObjective(net.locations(), SiamCrossLoss())
+    objective = SiamCrossObjective(net.locations(), SiamCrossLoss(), teacher=build_teacher(config, ctx.device),
+                                   distill_weight=config.distill_weight)
     trainer = Trainer(model, groups, objective, batches, config, out_dir, ctx, model_config=net.config.to_dict(),
                       on_progress=_print_progress, should_stop=stop)
     if resume is not None:

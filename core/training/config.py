@@ -80,6 +80,7 @@ class OptimConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-3
     backbone_lr_scale: float = 0.1
+    pretrained_head_lr_scale: float = 1.0  # converted trained head tensors (NanoTrack v2's) at this x lr
     grad_clip: float = 10.0
 
 
@@ -114,6 +115,10 @@ class TrainConfig:
     model: str = "lite"  # "lite" | "r50"
     init_weights: str | None = None  # start neck+heads from these weights instead of scratch
     dilate_deep: bool | None = None  # override the model's dilate_deep (None keeps the named config's)
+    # "nanotrack-v2": the converted NanoTrack v2 network labels every pair too, and the student's
+    # classification map is pulled towards the teacher's (distill_weight x BCE, every cell)
+    teacher: str | None = None
+    distill_weight: float = 0.0
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)

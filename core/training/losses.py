@@ -27,9 +27,25 @@ class LossTerms:
     cls: Tensor
     align: Tensor
     reg: Tensor
+    distill: Tensor | None = None
 
     def as_floats(self) -> dict[str, float]:
-        return {name: float(getattr(self, name).detach()) for name in ("total", "cls", "align", "reg")}
+        names = ("total", "cls", "align", "reg") + (("distill",) if self.distill is not None else ())
+        return {name: float(getattr(self, name).detach()) for name in names}
+
+    def with_distillation(self, term: Tensor, weight: float) -> "LossTerms":
+        """These terms plus ``weight`` x a distillation term (kept separately for logging)."""
+        return LossTerms(self.total + weight * term, self.cls, self.align, self.reg, term.detach())
+
+
+def distillation_bce(student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
+    """BCE of the student's classification map against the teacher's probabilities, every cell.
+
+    Why: a network fine-tuned from a tracker trained on millions of frames forgets what the few
+    thousand training pairs here do not show; the teacher's soft map on the same pair (where it
+    is sure, where it hesitates between the target and a look-alike) keeps that knowledge while
+    the ground-truth terms correct it (learning without forgetting)."""
+    return F.binary_cross_entropy_with_logits(student_logits, torch.sigmoid(teacher_logits.detach()))
 
 
 def balanced_bce(logits: Tensor, labels: Tensor) -> Tensor:

@@ -15,8 +15,9 @@ import torch
 from torch import Tensor, nn
 
 from ..model import HeadOutput, SiamCrossNet, TemplateEncoding
+from ..model.mobile_backbone import load_converted_heads
 from .labels import build_targets
-from .losses import LossTerms, SiamCrossLoss
+from .losses import LossTerms, SiamCrossLoss, distillation_bce
 from .trainer import ParamGroup
 
 
@@ -50,12 +51,21 @@ class SiamCrossObjective:
     locations: Tensor
     loss: SiamCrossLoss
     radius: float = 16.0
+    teacher: nn.Module | None = None
+    distill_weight: float = 0.0
 
     def __call__(self, model: nn.Module, batch: dict[str, Tensor]) -> LossTerms:
-        output = model(*self.inputs(batch))
+        inputs = self.inputs(batch)
+        output = model(*inputs)
         targets = build_targets(batch["search_box"], self.locations.to(batch["search_box"].device),
                                 positive=batch["positive"], radius=self.radius)
-        return self.loss(_float_output(output), targets)
+        terms = self.loss(_float_output(output), targets)
+        if self.teacher is None or self.distill_weight <= 0:
+            return terms
+        with torch.no_grad():
+            teacher_logits = self.teacher(*inputs).cls_logits.float()
+        return terms.with_distillation(distillation_bce(output.cls_logits.float(), teacher_logits),
+                                       self.distill_weight)
 
     @staticmethod
     def inputs(batch: dict[str, Tensor]) -> tuple:
@@ -78,6 +88,8 @@ def backbone_stages(backbone: nn.Module) -> list[list[nn.Parameter]]:
     EfficientNet: consecutive blocks with the same output width form a stage; ResNet:
     ``layer1``..``layer4``; otherwise each direct child with parameters is a stage.
     """
+    if hasattr(backbone, "stages"):
+        return list(backbone.stages())
     blocks = getattr(backbone, "_blocks", None)
     if blocks is not None:
         stages: list[list[nn.Parameter]] = []
@@ -94,10 +106,23 @@ def backbone_stages(backbone: nn.Module) -> list[list[nn.Parameter]]:
     return [list(c.parameters()) for c in children]
 
 
-def siamcross_groups(net: SiamCrossNet, unfreeze_epoch: int, unfreeze_stages: int, backbone_lr_scale: float) -> list[ParamGroup]:
+def siamcross_groups(net: SiamCrossNet, unfreeze_epoch: int, unfreeze_stages: int, backbone_lr_scale: float,
+                     pretrained_head_lr_scale: float = 1.0) -> list[ParamGroup]:
     """Neck + heads from epoch 0; the backbone's last ``unfreeze_stages`` stages from ``unfreeze_epoch``
-    at ``backbone_lr_scale`` x the lr (SiamRPN++); the earlier stages stay frozen."""
-    groups = [ParamGroup("neck+heads", tuple(net.head_parameters()))]
+    at ``backbone_lr_scale`` x the lr (SiamRPN++); the earlier stages stay frozen.
+
+    With ``pretrained_head_lr_scale`` != 1, head tensors that came from a converted trained head
+    (NanoTrack v2's, ``load_converted_heads``) train at that scale, and the modules the paper
+    adds (SCAN, attention gates, ADCA) at the full rate: they start from nothing.
+    """
+    heads = net.head_parameters()
+    pretrained_names = set(load_converted_heads()) if pretrained_head_lr_scale != 1.0 and \
+        net.config.backbone == "nanotrack_v2" else set()
+    pretrained_ids = {id(p) for n, p in net.named_parameters() if n in pretrained_names and not n.endswith("gate")}
+    groups = [ParamGroup("neck+heads", tuple(p for p in heads if id(p) not in pretrained_ids))]
+    if pretrained_ids:
+        groups.append(ParamGroup("pretrained heads", tuple(p for p in heads if id(p) in pretrained_ids),
+                                 lr_scale=pretrained_head_lr_scale))
     if unfreeze_epoch >= 0 and unfreeze_stages > 0:
         stages = backbone_stages(net.backbone)[-unfreeze_stages:]
         params = tuple(p for stage in stages for p in stage)
