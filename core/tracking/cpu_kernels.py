@@ -32,18 +32,21 @@ _ADD = (operator.add, operator.iadd, torch.add)
 class Activation:
     """A pointwise op oneDNN applies to the conv output in the same pass."""
 
-    name: str  # oneDNN post-op: "relu" or "hardtanh"
+    name: str  # oneDNN post-op: "relu", "hardtanh" or "hardswish"
     scalars: tuple[float, ...] = ()
 
     def apply(self, x: Tensor) -> Tensor:
         if self.name == "relu":
             return F.relu(x)
+        if self.name == "hardswish":
+            return F.hardswish(x)
         low, high = self.scalars
         return F.hardtanh(x, low, high)
 
 
 RELU = Activation("relu")
 RELU6 = Activation("hardtanh", (0.0, 6.0))
+HARDSWISH = Activation("hardswish")
 
 
 def onednn_available() -> bool:
@@ -126,6 +129,10 @@ def _activation_of(node: fx.Node, modules: dict[str, nn.Module]) -> Activation |
         return RELU
     if node.op == "call_module" and type(modules.get(node.target)) is nn.ReLU6:
         return RELU6
+    if node.op == "call_module" and type(modules.get(node.target)) is nn.Hardswish:
+        return HARDSWISH
+    if node.op == "call_function" and node.target is F.hardswish:
+        return HARDSWISH
     return None
 
 

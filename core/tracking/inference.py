@@ -45,6 +45,13 @@ class InferencePrep:
     backbone_fused: bool = False
     batchnorms_folded: int = 0
     cpu_kernels: bool = False
+    channels_last: bool = False
+
+
+CHANNELS_LAST_BACKBONES = frozenset({"nanotrack_v2"})
+"""Backbones that run fastest on a CPU as plain convolutions in channels-last memory: mostly
+depthwise convs, whose channels-last CPU kernels beat both the default layout and the fused
+oneDNN ones for this network (see benchmarks/REPORT.md)."""
 
 
 def fuse_backbone(net: nn.Module) -> bool:
@@ -185,5 +192,9 @@ def prepare_for_inference(net: nn.Module, device: torch.device, dtype: torch.dty
     net.eval()
     backbone_fused, folded = fold_batchnorms(net)
     net = net.to(device=device, dtype=dtype)
+    config = getattr(net, "config", None)
+    if device.type == "cpu" and getattr(config, "backbone", None) in CHANNELS_LAST_BACKBONES:
+        net = net.to(memory_format=torch.channels_last)
+        return net, InferencePrep(backbone_fused, folded, cpu_kernels=False, channels_last=True)
     cpu_kernels = device.type == "cpu" and dtype == torch.float32 and use_cpu_kernels(net)
     return net, InferencePrep(backbone_fused, folded, cpu_kernels)
