@@ -5,6 +5,7 @@ Tables (or ``--json``) on stdout, progress on stderr. See core.evaluation.simula
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -12,8 +13,8 @@ from pathlib import Path
 from ..errors import UserError
 from ..propagation.fusion import DEFAULT_AGREE_IOU
 from .progress import ProgressLine
-from ..evaluation.simulator import DEFAULT_INTERVALS, FILL_ANCHORS, STRATEGIES, SimulationReport, SimulatorConfig, \
-    simulate, truncate
+from ..evaluation.simulator import DEFAULT_INTERVALS, DEFAULT_JITTER, FILL_ANCHORS, STRATEGIES, SeedSpread, \
+    SimulationReport, SimulatorConfig, seed_spread, simulate, truncate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pass-threshold", type=float, default=0.0,
                         help="fill passes stop after --patience frames scoring below this (0: never)")
     parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=0,
+                        help="repeat the run N times with every drawn box (the first and each correction) "
+                             f"moved and resized by up to {DEFAULT_JITTER:.0%} of its size, and report the mean "
+                             "and the spread (0: one run with the exact boxes)")
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of tables")
 
 
@@ -96,6 +101,18 @@ def format_report(report: SimulationReport) -> str:
     return "\n".join(lines)
 
 
+def format_spread(tracker: str, config: SimulatorConfig, spread: dict[str, SeedSpread]) -> str:
+    """Mean and spread of corrections per 100 frames over the jittered runs."""
+    runs = len(next(iter(spread.values())).per_run) if spread else 0
+    lines = [f"Annotation effort over {runs} jittered annotators (drawn boxes within {DEFAULT_JITTER:.0%}), "
+             f"tracker {tracker}, IoU >= {config.iou_threshold}",
+             f"{'strategy':<15}{'mean':>8}{'std':>8}{'min':>8}{'max':>8}   per run (corrections per 100 frames)"]
+    for name, item in spread.items():
+        lines.append(f"{name:<15}{item.mean:>8.2f}{item.std:>8.2f}{min(item.per_run):>8.2f}{max(item.per_run):>8.2f}"
+                     "   " + " ".join(f"{v:.2f}" for v in item.per_run))
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.data_dir.is_dir():
         raise UserError(f"Data folder not found: {args.data_dir}.")
@@ -105,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"Unknown strategy '{unknown[0] if unknown else ''}'; choose from {', '.join(STRATEGIES)}.")
     if not 0.0 < args.threshold <= 1.0:
         raise UserError(f"The IoU threshold must be in (0, 1], got {args.threshold}.")
+    if args.seeds < 0:
+        raise UserError(f"--seeds must be 0 or more, got {args.seeds}.")
     if args.interval is not None and args.interval < 0:
         raise UserError(f"The keyframe interval must be 0 or more, got {args.interval}.")
     config = SimulatorConfig(iou_threshold=args.threshold, strategies=strategies,
@@ -121,10 +140,21 @@ def run(args: argparse.Namespace) -> int:
         line.show(f"simulate {name}: {done}/{total} sequences  {time.monotonic() - line.began:6.1f} s  {sequence}",
                   force=True)
 
-    report = simulate(sequences, tracker, config, tracker_name=name, progress=progress)
+    if args.seeds == 0:
+        report = simulate(sequences, tracker, config, tracker_name=name, progress=progress)
+        line.end()
+        print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
+        return 0
+    reports = []
+    for seed in range(1, args.seeds + 1):
+        seeded = dataclasses.replace(config, jitter=DEFAULT_JITTER, seed=seed)
+        reports.append(simulate(sequences, tracker, seeded, tracker_name=f"{name} seed {seed}", progress=progress))
     line.end()
+    spread = seed_spread(reports)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps({"tracker": name, "seeds": args.seeds, "jitter": DEFAULT_JITTER,
+                          "summary": {k: v.to_dict() for k, v in spread.items()},
+                          "runs": [r.to_dict() for r in reports]}, indent=2))
     else:
-        print(format_report(report))
+        print(format_spread(name, config, spread))
     return 0

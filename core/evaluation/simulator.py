@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable
 
@@ -80,6 +81,15 @@ class SimulatorConfig:
     pass_score_threshold: float = 0.0
     patience: int = 3
     max_frames: int | None = None
+    jitter: float = 0.0
+    seed: int = 0
+
+
+DEFAULT_JITTER = 0.02
+"""How far a simulated person's drawn box strays with ``--seeds``: position and size each move by
+up to this share of the box's size. People never draw the same box twice, and single
+correction counts move by about a tenth with changes this small, so models are compared by
+the mean and the spread over several such annotators."""
 
 
 @dataclass(frozen=True)
@@ -154,19 +164,64 @@ class SimulationReport:
         }
 
 
-class _Truth:
-    """Ground truth of one sequence and the annotator's verdict on a label."""
+@dataclass(frozen=True)
+class SeedSpread:
+    """One strategy's corrections per 100 frames over several jittered annotators (``--seeds``)."""
 
-    def __init__(self, sequence: Sequence, iou_threshold: float) -> None:
+    strategy: str
+    per_run: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.per_run)) if self.per_run else 0.0
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation (0 for a single run)."""
+        return float(np.std(self.per_run, ddof=1)) if len(self.per_run) > 1 else 0.0
+
+    def to_dict(self) -> dict:
+        return {"mean": round(self.mean, 3), "std": round(self.std, 3), "min": round(min(self.per_run), 3),
+                "max": round(max(self.per_run), 3), "per_run": [round(v, 3) for v in self.per_run]}
+
+
+def seed_spread(reports: list[SimulationReport]) -> dict[str, SeedSpread]:
+    """Mean and spread of each strategy's corrections per 100 frames over ``reports``."""
+    strategies = reports[0].config.strategies if reports else ()
+    return {name: SeedSpread(name, tuple(r.total(name).corrections_per_100_frames for r in reports))
+            for name in strategies}
+
+
+class _Truth:
+    """Ground truth of one sequence, the boxes the simulated person draws, and their verdict on a label.
+
+    With jitter > 0 a drawn box is the true box moved and resized by up to ``jitter`` of its size,
+    the same for a given (seed, sequence, frame) however often it is drawn, so cached passes
+    stay consistent.
+    """
+
+    def __init__(self, sequence: Sequence, iou_threshold: float, jitter: float = 0.0, seed: int = 0) -> None:
         self.boxes = np.asarray(sequence.boxes, dtype=np.float64)
         self.absent = np.asarray(sequence.absent, dtype=bool)
         self.threshold = iou_threshold
         self.count = len(sequence)
+        self.jitter = float(jitter)
+        self.key = (int(seed), zlib.crc32(sequence.name.encode("utf-8")))
+
+    def drawn(self, frame: int) -> tuple[float, float, float, float]:
+        """The box the person draws at ``frame`` (x, y, w, h)."""
+        x, y, w, h = (float(v) for v in self.boxes[frame])
+        if self.jitter <= 0:
+            return (x, y, w, h)
+        dx, dy, dw, dh = np.random.default_rng([*self.key, int(frame)]).uniform(-self.jitter, self.jitter, 4)
+        new_w, new_h = w * (1.0 + dw), h * (1.0 + dh)
+        cx, cy = x + w / 2.0 + dx * w, y + h / 2.0 + dy * h
+        return (cx - new_w / 2.0, cy - new_h / 2.0, new_w, new_h)
 
     def keyframe(self, frame: int) -> FrameLabel:
         if self.absent[frame]:
             return FrameLabel(box=None, provenance=Provenance.MANUAL, flags=Flags(absent=True))
-        return FrameLabel(box=tuple(float(v) for v in self.boxes[frame]), provenance=Provenance.MANUAL)  # type: ignore[arg-type]
+        return FrameLabel(box=self.drawn(frame), provenance=Provenance.MANUAL)
 
     def is_right(self, frame: int, label: FrameLabel | None) -> bool:
         labelled_present = label is not None and not label.is_absent
@@ -235,7 +290,7 @@ class _PassCache:
         if not self.truth.absent[anchor]:
             image = self.source.read(anchor)
             began = time.perf_counter()
-            state = self.tracker.init_target(image, tuple(float(v) for v in self.truth.boxes[anchor]))
+            state = self.tracker.init_target(image, self.truth.drawn(anchor))
             self.seconds += time.perf_counter() - began
         entry = {"state": state, "results": {}, "reached": anchor, "step": step}
         self.passes[(anchor, step)] = entry
@@ -386,7 +441,7 @@ def simulate_sequence(sequence: Sequence, tracker: MultiTargetTracker | None, co
     fusion settings); compute_seconds then only counts what this call had to track.
     """
     sequence = truncate(sequence, config.max_frames)
-    truth = _Truth(sequence, config.iou_threshold)
+    truth = _Truth(sequence, config.iou_threshold, config.jitter, config.seed)
     results: dict[str, StrategyResult] = {}
     sweep: dict[int, int] = {}
     if "interpolation" in config.strategies:
