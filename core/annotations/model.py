@@ -3,7 +3,9 @@
 A project is a media reference plus tracks; a track holds one ``FrameLabel`` per labelled
 frame. Boxes are 0-based pixel x, y, w, h floats everywhere inside the engine.
 Frames carrying ``Provenance.MANUAL`` are the annotator's keyframes: nothing automatic
-ever overwrites them.
+ever overwrites them. ``MANUAL`` and ``IMPORTED`` labels are human labels (a person drew
+them, here or in the tool they came from): propagation stops at both, and replaces an
+imported one only when the user asks for it.
 """
 from __future__ import annotations
 
@@ -21,6 +23,9 @@ class Provenance(str, Enum):
     TRACKED = "tracked"
     INTERPOLATED = "interpolated"
     IMPORTED = "imported"
+
+
+HUMAN_PROVENANCE = frozenset({Provenance.MANUAL, Provenance.IMPORTED})
 
 
 @dataclass(frozen=True)
@@ -52,11 +57,24 @@ class FrameLabel:
         return self.provenance is Provenance.MANUAL
 
     @property
+    def is_human(self) -> bool:
+        """Drawn by a person (a keyframe here, or ground truth imported from elsewhere)."""
+        return self.provenance in HUMAN_PROVENANCE
+
+    @property
     def is_absent(self) -> bool:
         return self.flags.absent or self.box is None
 
     def with_(self, **changes: object) -> "FrameLabel":
         return replace(self, **changes)
+
+
+def propagation_may_replace(current: FrameLabel | None, overwrite: bool = False) -> bool:
+    """Whether propagation may write over current: anything but a human label, and with
+    overwrite (the user's explicit choice) an imported one too; a manual keyframe never."""
+    if current is None or not current.is_human:
+        return True
+    return overwrite and current.provenance is Provenance.IMPORTED
 
 
 @dataclass
@@ -74,6 +92,10 @@ class Track:
 
     def keyframes(self) -> list[int]:
         return sorted(i for i, f in self.frames.items() if f.is_keyframe)
+
+    def human_frames(self) -> list[int]:
+        """Frames with a manual or imported label, ascending."""
+        return sorted(i for i, f in self.frames.items() if f.is_human)
 
     def next_keyframe(self, frame: int) -> int | None:
         """The first keyframe strictly after frame, or None."""

@@ -24,7 +24,7 @@ from core.errors import BoxError, UserError
 
 from .colors import color_for
 from .edits import FrameOp, Op, ProjectOp, Step, TrackAttrs, TrackOp, apply_op
-from .model import FrameLabel, Project, Provenance, Track
+from .model import FrameLabel, Project, Provenance, Track, propagation_may_replace
 
 if TYPE_CHECKING:
     from .journal import Journal
@@ -186,9 +186,12 @@ class AnnotationStore:
         return step.edit_id
 
     def apply_propagated(
-        self, track_id: int, labels: Mapping[int, FrameLabel], join: int | None = None
+        self, track_id: int, labels: Mapping[int, FrameLabel], join: int | None = None, overwrite: bool = False
     ) -> list[int]:
-        """Write tracker/interpolated labels, never over a MANUAL keyframe; returns the frames written.
+        """Write tracker/interpolated labels, never over a human label; returns the frames written.
+
+        Human labels are manual keyframes and imported labels; overwrite=True (the user chose
+        to replace imported labels) lets imported ones be written over, never keyframes.
 
         join=edit_id folds the writes into that edit's undo step (a correction and its
         re-propagation undo together). If that edit was undone meanwhile the labels are
@@ -204,7 +207,7 @@ class AnnotationStore:
         with self._recording("propagate", f"Propagate track {track_id}", into=step):
             for frame, label in checked:
                 existing = track.frames.get(frame)
-                if existing is not None and existing.is_keyframe:
+                if not propagation_may_replace(existing, overwrite):
                     continue
                 if existing != label:
                     self._set(track, frame, label)

@@ -5,6 +5,11 @@ between frames and the frames already done are saved before the command exits. E
 written frame is also appended to the autosave journal (``<out>.journal``), so even a
 killed process (SIGKILL, power cut) is recovered to its last completed frame by
 ``core.annotations.journal.recover`` or by opening the project in the app.
+
+Human labels (manual keyframes and imported labels) are never tracked over: every pass
+stops at them, and one line says how many imported labels were kept and where the tracks
+stopped. ``--overwrite`` is the explicit choice to re-track imported labels (manual
+keyframes stay). Before it changes anything the command says which frames it may change.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
-from ..propagation import PropagationRequest, apply_step, propagate
+from ..propagation import PropagationPreview, PropagationRequest, apply_step, preview_changes, propagate
 from .progress import ProgressLine
 
 
@@ -36,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--fusion", choices=("agreement", "score", "nearest"), default="agreement")
     parser.add_argument("--out", type=Path, default=None, help="save here instead of over PROJECT")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="track over imported labels and replace them (without it every pass stops at them; "
+                             "manual keyframes are never replaced)")
 
 
 class PropagationProgress:
@@ -65,7 +73,7 @@ def _open_source(project, project_path: Path):
 
 
 def _requests(project, track_ids: tuple[int, ...], args: argparse.Namespace) -> list[PropagationRequest]:
-    """One request per start frame: --from for all tracks, else each track's first keyframe
+    """One request per start frame: --from for all tracks, else each track's first human label
     (last for backward); fill without --from covers the whole media."""
     stop = None if args.stop is None else args.stop - 1
     starts: dict[int, list[int]] = {}
@@ -75,13 +83,26 @@ def _requests(project, track_ids: tuple[int, ...], args: argparse.Namespace) -> 
         elif args.direction == "fill":
             start = 0
         else:
-            keys = project.tracks[track_id].keyframes()
+            keys = project.tracks[track_id].human_frames()
             if not keys:
-                raise UserError(f"Track {track_id} has no keyframe; draw a box first or pass --from.")
+                raise UserError(f"Track {track_id} has no keyframe or imported label; "
+                                "draw a box first or pass --from.")
             start = keys[-1] if args.direction == "backward" else keys[0]
         starts.setdefault(start, []).append(track_id)
     return [PropagationRequest(tuple(ids), args.direction, start, stop, args.threshold, args.method,
-                               patience=args.patience, fusion=args.fusion) for start, ids in sorted(starts.items())]
+                               patience=args.patience, fusion=args.fusion, overwrite=args.overwrite)
+            for start, ids in sorted(starts.items())]
+
+
+def _preview(project, requests: list[PropagationRequest], frame_count: int) -> PropagationPreview:
+    """What all requests may change, as one preview (they cover different tracks)."""
+    parts = [preview_changes(project, request, frame_count) for request in requests]
+    return PropagationPreview(requests[0], tuple(track for part in parts for track in part.tracks))
+
+
+def _kept_line(plan: PropagationPreview) -> str | None:
+    kept = plan.kept_text()
+    return None if kept is None else f"{kept[0].upper()}{kept[1:]}; pass --overwrite to replace them."
 
 
 def _tracker(model: str, device: str):
@@ -90,17 +111,20 @@ def _tracker(model: str, device: str):
     return SiamCrossTracker.from_pretrained(model, device=device)
 
 
-def _apply_and_journal(project, step, journal) -> int:
-    """apply_step, then one journal line with the frames it wrote (nothing when it wrote none)."""
+def _apply_and_journal(project, step, journal, overwrite: bool = False) -> tuple[int, int]:
+    """apply_step, then one journal line with the frames it wrote (nothing when it wrote none);
+    returns (frames written, imported labels among them replaced)."""
     from ..annotations.edits import FrameOp
+    from ..annotations.model import Provenance
 
     before = {track_id: project.tracks[track_id].frames.get(step.frame) for track_id in step.labels}
-    written = apply_step(project, step)
+    written = apply_step(project, step, overwrite)
     ops = [FrameOp(track_id, step.frame, old, project.tracks[track_id].frames.get(step.frame))
            for track_id, old in before.items() if project.tracks[track_id].frames.get(step.frame) is not old]
     if ops:
         journal.record("propagate", ops)
-    return written
+    replaced = sum(1 for op in ops if op.before is not None and op.before.provenance is Provenance.IMPORTED)
+    return written, replaced
 
 
 def _recovered_or_loaded(path: Path, load_project):
@@ -131,19 +155,27 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"Track {missing[0]} does not exist in {args.project.name}.")
     requests = _requests(project, track_ids, args)
     out = args.out or args.project
-    written = 0
+    written = replaced = 0
     with _open_source(project, args.project) as source:
-        tracker = _tracker(args.model, args.device) if args.method != "linear" else None
+        plan = _preview(project, requests, source.info.frame_count)
+        if not plan.frame_count:  # every track ends where it starts (at a human label): no model to load
+            requests = []
+        tracker = _tracker(args.model, args.device) if args.method != "linear" and requests else None
         journal = Journal(out)
         try:
             journal.attach(project)  # fails now, not after an hour of tracking, if out's folder is unwritable
         except OSError as error:
             raise UserError(f"Cannot write beside {out}: {error.strerror or error}.") from None
+        # said once nothing can fail on a user's mistake any more (its error stays the only line)
+        print(f"propagate {args.direction}: "
+              f"{'may change ' + plan.changes_text() if requests else 'nothing to change'}.", file=sys.stderr)
         bar = PropagationProgress(f"propagate {args.direction}")
         try:
             for request in requests:  # Ctrl-C raises KeyboardInterrupt between or inside frames
                 for step in propagate(project, source, tracker, request):
-                    written += _apply_and_journal(project, step, journal)
+                    done, swapped = _apply_and_journal(project, step, journal, args.overwrite)
+                    written += done
+                    replaced += swapped
                     bar.update(step.done, step.total, force=step.done == step.total)
         except KeyboardInterrupt:
             bar.end()
@@ -162,4 +194,10 @@ def run(args: argparse.Namespace) -> int:
     save_project(project, out)
     journal.discard()
     print(f"Wrote {written} frame labels for {len(track_ids)} track(s) to {out}.", file=sys.stderr)
+    if args.overwrite:
+        print(f"Replaced {replaced} imported label{'' if replaced == 1 else 's'} (--overwrite).", file=sys.stderr)
+    else:
+        kept = _kept_line(plan)
+        if kept is not None:
+            print(kept, file=sys.stderr)
     return 0

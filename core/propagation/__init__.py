@@ -1,14 +1,17 @@
 """Headless propagation: forward, backward and fill-between-keyframes, streamed frame by frame.
 
 ``propagate(project, source, tracker, request, cancel)`` yields ``PropagationStep``s; the
-caller writes their labels (never over manual keyframes). Interpolation and fusion are pure
-functions over FrameLabels / TrackResults, usable without a model.
+caller writes their labels (never over human labels: manual keyframes, and imported labels
+unless the request asks to overwrite them). ``preview_changes`` says what a request will
+change before it runs. Interpolation and fusion are pure functions over FrameLabels /
+TrackResults, usable without a model.
 """
 from .apply import apply_step
 from .cancel import CancelToken
 from .engine import propagate, tracked_label
 from .fusion import FusedBox, fuse_segment
 from .interpolation import guide_towards_linear, interpolate_pair, linear_labels
+from .preview import PropagationPreview, TrackChange, preview_changes
 from .repropagation import repropagation_request
 from .request import DIRECTIONS, FUSION_RULES, METHODS, PropagationRequest, PropagationStep
 from .sources import SequenceSource
@@ -17,4 +20,5 @@ __all__ = [
     "CancelToken", "PropagationRequest", "PropagationStep", "propagate", "repropagation_request",
     "fuse_segment", "FusedBox", "linear_labels", "interpolate_pair", "guide_towards_linear",
     "tracked_label", "apply_step", "SequenceSource", "DIRECTIONS", "METHODS", "FUSION_RULES",
+    "PropagationPreview", "TrackChange", "preview_changes",
 ]

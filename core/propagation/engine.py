@@ -4,7 +4,8 @@ Every track of a request advances through ONE ``tracker.track_many`` call per fr
 direction (a "fill" makes a forward sweep then a backward sweep). The generator checks the
 CancelToken before each frame, so cancelling stops within one frame; what was yielded is
 kept. The caller writes ``step.labels`` (``store.apply_propagated`` in the app, directly in
-the CLI); manual keyframes are never among them.
+the CLI); human labels are never among them (plan.stops), unless the request overwrites
+imported ones.
 
 Low scores: a pass whose score stays below ``request.score_threshold`` for
 ``request.patience`` consecutive frames stops. Those frames were already streamed with their

@@ -1,13 +1,19 @@
 """Which tracking passes a request needs: pure planning over the project, no pixels.
 
-A pass starts on an anchor frame (a keyframe, or the request's start frame) and tracks
+A pass starts on an anchor frame (a stop, or the request's start frame) and tracks
 one direction up to an inclusive last frame. "fill" splits each track into segments
-between consecutive manual keyframes; a segment has a forward pass from its left
-keyframe and a backward pass from its right one, and writes only the frames that lie in
-the requested range.
+between consecutive stops; a segment has a forward pass from its left stop and a
+backward pass from its right one, and writes only the frames that lie in the requested
+range.
+
+Stops are the human labels: manual keyframes and imported labels (ground truth from
+another tool has no keyframes, and nudging one box must not re-track the rest of it).
+Only a request with ``overwrite`` tracks over imported labels; nothing tracks over a
+manual keyframe.
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from ..annotations.model import FrameLabel, Project, Track
@@ -49,7 +55,7 @@ class Pass:
 
 @dataclass
 class Segment:
-    """The frames strictly between two keyframes of a track (one side may be missing)."""
+    """The frames strictly between two stops of a track (one side may be missing)."""
 
     track_id: int
     left: int | None
@@ -68,6 +74,25 @@ class Plan:
     forward: list[Pass]
     backward: list[Pass]
     segments: list[Segment]
+
+
+def stops(track: Track, overwrite: bool = False) -> list[int]:
+    """The frames a run never writes and ends at, ascending: human labels (keyframes only with overwrite)."""
+    return track.keyframes() if overwrite else track.human_frames()
+
+
+def next_stop(track: Track, frame: int, overwrite: bool = False) -> int | None:
+    """The first stop strictly after frame, or None."""
+    keys = stops(track, overwrite)
+    i = bisect.bisect_right(keys, frame)
+    return keys[i] if i < len(keys) else None
+
+
+def previous_stop(track: Track, frame: int, overwrite: bool = False) -> int | None:
+    """The last stop strictly before frame, or None."""
+    keys = stops(track, overwrite)
+    i = bisect.bisect_left(keys, frame)
+    return keys[i - 1] if i > 0 else None
 
 
 def _track(project: Project, track_id: int) -> Track:
@@ -103,7 +128,7 @@ def check_range(request: PropagationRequest, frame_count: int) -> tuple[int, int
 
 
 def plan_directional(project: Project, request: PropagationRequest, frame_count: int) -> Plan:
-    """Forward or backward: one pass per track from the start frame to the range end or next keyframe."""
+    """Forward or backward: one pass per track from the start frame to the range end or next stop."""
     lo, hi = check_range(request, frame_count)
     step = 1 if request.direction == "forward" else -1
     passes = []
@@ -111,18 +136,18 @@ def plan_directional(project: Project, request: PropagationRequest, frame_count:
         track = _track(project, track_id)
         box = _start_box(track, request.start_frame)
         if step > 0:
-            key = track.next_keyframe(request.start_frame)
+            key = next_stop(track, request.start_frame, request.overwrite)
             last = hi if key is None else min(hi, key - 1)
         else:
-            key = track.previous_keyframe(request.start_frame)
+            key = previous_stop(track, request.start_frame, request.overwrite)
             last = lo if key is None else max(lo, key + 1)
         passes.append(Pass(track_id, request.start_frame, step, last, box, True, min(lo, hi), max(lo, hi)))
     return Plan(forward=passes if step > 0 else [], backward=passes if step < 0 else [], segments=[])
 
 
-def segments_for(track: Track, lo: int, hi: int) -> list[Segment]:
-    """Stretches between consecutive keyframes (plus head and tail) that hold frames of [lo, hi]."""
-    keys = track.keyframes()
+def segments_for(track: Track, lo: int, hi: int, overwrite: bool = False) -> list[Segment]:
+    """Stretches between consecutive stops (plus head and tail) that hold frames of [lo, hi]."""
+    keys = stops(track, overwrite)
     if not keys:
         raise UserError(f"Track {track.id} has no keyframe to fill from; draw a box on some frame first.")
     bounds: list[tuple[int | None, int | None]] = [(None, keys[0])]
@@ -141,12 +166,12 @@ def segments_for(track: Track, lo: int, hi: int) -> list[Segment]:
 
 
 def plan_fill(project: Project, request: PropagationRequest, frame_count: int) -> Plan:
-    """Fill: a forward pass from each segment's left keyframe, a backward one from its right keyframe."""
+    """Fill: a forward pass from each segment's left stop, a backward one from its right stop."""
     lo, hi = check_range(request, frame_count)
     forward, backward, segments = [], [], []
     for track_id in request.track_ids:
         track = _track(project, track_id)
-        for seg in segments_for(track, lo, hi):
+        for seg in segments_for(track, lo, hi, request.overwrite):
             segments.append(seg)
             two_sided = seg.left is not None and seg.right is not None
             if seg.left is not None and not seg.left_label.is_absent:  # type: ignore[union-attr]
@@ -163,8 +188,8 @@ def plan_fill(project: Project, request: PropagationRequest, frame_count: int) -
 
 
 def linear_anchors(track: Track, request: PropagationRequest) -> dict[int, FrameLabel]:
-    """Keyframes, plus the start frame's label for forward/backward (it need not be manual)."""
-    anchors = {i: track.frames[i] for i in track.keyframes()}
+    """Stops, plus the start frame's label for forward/backward (it need not be human)."""
+    anchors = {i: track.frames[i] for i in stops(track, request.overwrite)}
     if request.direction != "fill":
         anchors[request.start_frame] = track.frames.get(request.start_frame) or _missing(track, request.start_frame)
     return anchors
@@ -177,13 +202,13 @@ def _missing(track: Track, frame: int) -> FrameLabel:
 def linear_frames(track: Track, request: PropagationRequest, frame_count: int) -> list[int]:
     """The frames a linear request writes for one track, in the order they are streamed."""
     lo, hi = check_range(request, frame_count)
-    keys = track.keyframes()
+    keys = stops(track, request.overwrite)
     if request.direction == "forward":
-        nxt = track.next_keyframe(request.start_frame)
+        nxt = next_stop(track, request.start_frame, request.overwrite)
         hi = hi if nxt is None else min(hi, nxt - 1)
         return list(range(request.start_frame + 1, hi + 1))
     if request.direction == "backward":
-        prev = track.previous_keyframe(request.start_frame)
+        prev = previous_stop(track, request.start_frame, request.overwrite)
         lo = lo if prev is None else max(lo, prev + 1)
         return list(range(request.start_frame - 1, lo - 1, -1))
     keyset = set(keys)

@@ -17,10 +17,11 @@ class PropagationRequest:
     """One propagation job over some tracks of a project.
 
     direction: "forward" / "backward" track from start_frame until stop_frame (inclusive), the
-      end of the media, or the track's next manual keyframe (exclusive), whichever comes first;
-      "fill" tracks every stretch between consecutive keyframes that meets [start_frame,
-      stop_frame] from both ends and fuses the two passes (frames after the last keyframe are
-      tracked forward, frames before the first backward).
+      end of the media, or the track's next human label (exclusive), whichever comes first;
+      "fill" tracks every stretch between consecutive human labels that meets [start_frame,
+      stop_frame] from both ends and fuses the two passes (frames after the last one are
+      tracked forward, frames before the first backward). Human labels are manual keyframes
+      and imported labels (see plan.stops).
     method: "tracker" (the tracker), "linear" (pure interpolation between keyframes, no
       tracker), "guided" (fill with the tracker, then pull each box towards the linear
       interpolation as the tracker's score drops).
@@ -29,6 +30,9 @@ class PropagationRequest:
     fusion: how "fill" merges its two passes (see core.propagation.fusion).
     agree_iou: the IoU at which fill's two passes count as agreeing; None takes the tracker's
       own (its ``fill_agree_iou``, else core.propagation.fusion.DEFAULT_AGREE_IOU).
+    overwrite: imported labels are tracked over and replaced like tracked ones instead of
+      stopping the run; an explicit user choice (a person's ground truth is at stake), never a
+      default. Manual keyframes stop every run and are never replaced.
     """
 
     track_ids: tuple[int, ...]
@@ -40,6 +44,7 @@ class PropagationRequest:
     patience: int = 3
     fusion: str = "agreement"
     agree_iou: float | None = None
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "track_ids", tuple(int(t) for t in self.track_ids))
