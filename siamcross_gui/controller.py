@@ -27,6 +27,7 @@ from .worker import TrackerFactory, WorkerHost
 log = logging.getLogger(__name__)
 
 RecoverQuestion = Callable[[object], bool]  # (core.annotations.journal.Recovery) -> replay it?
+OverwriteQuestion = Callable[[object], bool]  # (core.propagation.PropagationPreview) -> replace them?
 # Streamed results are applied and followed on screen 10 times a second: each pass decodes and
 # uploads a frame on the GUI thread, which at 30 Hz took half of the 2 CPU cores from the worker.
 APPLY_INTERVAL_MS = 100
@@ -71,6 +72,7 @@ class Controller(QtCore.QObject):
         self._queued: tuple | None = None  # (request, join, follow) waiting for a cancelled run to end
         self._discarding = False  # a run of a project that was closed is winding down
         self._join: int | None = None
+        self._overwrite = False  # the running request replaces imported labels (the user confirmed it)
         self._run_started = 0.0
         self._run_done = 0
         self._run_total = 0
@@ -317,7 +319,7 @@ class Controller(QtCore.QObject):
         self.set_box(track_id, box)
 
     def set_box(self, track_id: int, box, frame: int | None = None) -> None:
-        """Make box a keyframe; re-propagate up to the next keyframe when tracked frames follow."""
+        """Make box a keyframe; re-propagate up to the next human label when tracked frames follow."""
         frame = self.frame if frame is None else frame
         box = _check_box(box, self.project)
         previous = self.label_at(track_id, frame)
@@ -327,7 +329,13 @@ class Controller(QtCore.QObject):
         self.correct(track_id, frame, label)
 
     def correct(self, track_id: int, frame: int, label: FrameLabel) -> None:
-        """Write a keyframe and, as the same undo step, re-propagate what depended on it."""
+        """Write a keyframe and, as the same undo step, re-propagate what depended on it.
+
+        Only the frames up to the next human label (keyframe or imported label) change, and
+        the status bar says which before they do.
+        """
+        from core.propagation import preview_changes
+
         if self.worker.busy:
             self.worker.cancel()
             self._apply_pending()
@@ -336,8 +344,16 @@ class Controller(QtCore.QObject):
         if label.box is None or not _has_derived_frames(self.project.tracks[track_id]):
             return
         request = self._repropagation_request(track_id, frame)
-        if request is not None:
-            self._start(request, join=edit_id, follow=False)
+        if request is None:
+            return
+        plan = preview_changes(self.project, request, self.frame_count)
+        until = "" if request.stop_frame is None else f" (the next human label is on frame {request.stop_frame + 1})"
+        if not plan.frame_count:
+            if until:
+                self.notice.emit(f"Nothing re-tracked{until}.")
+            return
+        self.notice.emit(f"Re-tracking {plan.changes_text()}{until}.")
+        self._start(request, join=edit_id, follow=False)
 
     def _repropagation_request(self, track_id: int, frame: int):
         from core.propagation import repropagation_request
@@ -385,9 +401,15 @@ class Controller(QtCore.QObject):
             self.notice.emit("Propagation stopped.")
 
     # --- propagation ----------------------------------------------------------------------
-    def propagate(self, direction: str, all_tracks: bool = False, stop_frame: int | None = None) -> bool:
-        """Start propagating from the current frame; False (with a notice) when nothing to do."""
-        from core.propagation import PropagationRequest
+    def propagate(self, direction: str, all_tracks: bool = False, stop_frame: int | None = None,
+                  overwrite: bool = False, confirm: OverwriteQuestion | None = None) -> bool:
+        """Start propagating from the current frame; False (with a notice) when nothing to do.
+
+        Every pass stops at human labels (keyframes and imported labels). overwrite=True
+        tracks over imported labels instead, only after confirm(preview) agrees (the preview
+        says how many it would replace); without confirm nothing is replaced.
+        """
+        from core.propagation import PropagationRequest, preview_changes
 
         if self.store is None:
             return False
@@ -405,7 +427,18 @@ class Controller(QtCore.QObject):
             self.notice.emit(f"No box on frame {self.frame + 1} to propagate from.")
             return False
         request = PropagationRequest(track_ids=ids, direction=direction, start_frame=self.frame,
-                                     stop_frame=stop_frame, score_threshold=self.settings.score_threshold)
+                                     stop_frame=stop_frame, score_threshold=self.settings.score_threshold,
+                                     overwrite=overwrite)
+        plan = preview_changes(self.project, request, self.frame_count)
+        if overwrite and plan.replaced and (confirm is None or not confirm(plan)):
+            self.notice.emit("Nothing was replaced.")
+            return False
+        kept = plan.kept_text()
+        if not plan.frame_count:
+            self.notice.emit(f"Nothing to propagate: {kept}." if kept else "Nothing to propagate from here.")
+            return False
+        self.notice.emit(f"{direction.capitalize()} may change {plan.changes_text()}"
+                         + (f"; {kept}." if kept else "."))
         self._start(request, join=None, follow=True)
         return True
 
@@ -419,6 +452,7 @@ class Controller(QtCore.QObject):
             return
         self._join = join
         self._follow = follow
+        self._overwrite = request.overwrite
         self._pending.clear()
         self._pending_image = None
         self._run_started = time.perf_counter()
@@ -476,9 +510,9 @@ class Controller(QtCore.QObject):
     def _apply(self, track_id: int, labels: dict[int, FrameLabel]) -> int | None:
         """One store call; the first batch that writes opens the undo step the later ones join."""
         if self._join is not None:
-            self.store.apply_propagated(track_id, labels, join=self._join)
+            self.store.apply_propagated(track_id, labels, join=self._join, overwrite=self._overwrite)
             return self._join
-        written = self.store.apply_propagated(track_id, labels)
+        written = self.store.apply_propagated(track_id, labels, overwrite=self._overwrite)
         return self.store.last_edit_id if written else None
 
     def _overlay_result(self, step) -> TrackResult | None:
@@ -530,8 +564,9 @@ class Controller(QtCore.QObject):
 
 
 def _has_derived_frames(track: Track) -> bool:
-    """Only a track the tracker already filled needs re-propagation after a correction."""
-    return any(not label.is_keyframe for label in track.frames.values())
+    """Only a track the tracker already filled needs re-propagation after a correction
+    (imported labels are not derived: they are a person's, and stay)."""
+    return any(not label.is_human for label in track.frames.values())
 
 
 def _accepts_threshold(function) -> bool:

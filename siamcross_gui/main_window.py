@@ -145,6 +145,9 @@ class MainWindow(QtWidgets.QMainWindow):
             "propagate_forward_all": lambda: c.propagate("forward", all_tracks=True),
             "propagate_backward_all": lambda: c.propagate("backward", all_tracks=True),
             "propagate_fill_all": lambda: c.propagate("fill", all_tracks=True),
+            "propagate_forward_overwrite": lambda: self.propagate_over_imported("forward"),
+            "propagate_backward_overwrite": lambda: self.propagate_over_imported("backward"),
+            "propagate_fill_overwrite": lambda: self.propagate_over_imported("fill"),
             "cancel": self.cancel, "next_low_confidence": self.next_low_confidence,
             "prev_low_confidence": self.prev_low_confidence,
             "next_keyframe": lambda: self._jump_keyframe(1), "prev_keyframe": lambda: self._jump_keyframe(-1),
@@ -174,7 +177,9 @@ class MainWindow(QtWidgets.QMainWindow):
             "&Edit": ["undo", "redo", None, "draw_mode", "new_track", "delete_box", None,
                       "toggle_absent", "toggle_occluded", "toggle_out_of_view"],
             "&Propagate": ["propagate_forward", "propagate_backward", "propagate_fill", None,
-                           "propagate_forward_all", "propagate_backward_all", "propagate_fill_all", None, "cancel"],
+                           "propagate_forward_all", "propagate_backward_all", "propagate_fill_all", None,
+                           "propagate_forward_overwrite", "propagate_backward_overwrite", "propagate_fill_overwrite",
+                           None, "cancel"],
             "&Navigate": ["next_frame", "prev_frame", "next_frame_10", "prev_frame_10", "first_frame", "last_frame",
                           None, "next_keyframe", "prev_keyframe", "next_low_confidence", "prev_low_confidence",
                           None, "next_track", "prev_track", "play_pause"],
@@ -331,6 +336,21 @@ class MainWindow(QtWidgets.QMainWindow):
         answer = QtWidgets.QMessageBox.question(
             self, "Recover unsaved work",
             f"{recovery.edits} unsaved edit(s) from a previous session were found. Recover them?")
+        return answer == QtWidgets.QMessageBox.StandardButton.Yes
+
+    def propagate_over_imported(self, direction: str) -> bool:
+        """The selected track's propagation that replaces imported labels, after confirm_overwrite."""
+        return self.controller.propagate(direction, overwrite=True, confirm=self.confirm_overwrite)
+
+    def confirm_overwrite(self, plan) -> bool:
+        """Ask before a propagation replaces imported labels (a person's ground truth); No by default."""
+        n = plan.replaced
+        answer = QtWidgets.QMessageBox.question(
+            self, "Replace imported labels",
+            f"This replaces {n} human label{'' if n == 1 else 's'} imported from a dataset with tracked boxes "
+            f"({plan.changes_text()} may change); undo brings them back. Replace them?",
+            QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.No,
+            QtWidgets.QMessageBox.StandardButton.No)
         return answer == QtWidgets.QMessageBox.StandardButton.Yes
 
     def _confirm_discard(self) -> bool:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6 import QtCore
 
-from core.annotations.model import Project
+from core.annotations.model import Project, propagation_may_replace
 from core.errors import UserError
 from core.tracking.protocol import MultiTargetTracker
 
@@ -188,7 +188,7 @@ class PropagationWorker(QtCore.QObject):
                     source, tracker = self._ensure_ready()
                     recorder = FrameRecorder(tracker)
                     for step in propagate(project, source, recorder, request, cancel):
-                        _write_back(project, step)
+                        _write_back(project, step, request.overwrite)
                         last_frame = step.frame
                         image = recorder.take() if step.results else None
                         self.stepped.emit(StreamedStep(step, image))
@@ -212,11 +212,12 @@ class PropagationWorker(QtCore.QObject):
         self.finished.emit(bool(cancel.cancelled))
 
 
-def _write_back(project: Project, step) -> None:
-    """Keep the worker's snapshot current so a restart (CPU fallback) continues from the last frame."""
+def _write_back(project: Project, step, overwrite: bool = False) -> None:
+    """Keep the worker's snapshot current so a restart (CPU fallback) continues from the last frame
+    (by the store's rule: human labels stay unless the run replaces imported ones)."""
     for track_id, label in step.labels.items():
         track = project.tracks.get(track_id)
-        if track is not None and not (track.frames.get(step.frame) and track.frames[step.frame].is_keyframe):
+        if track is not None and propagation_may_replace(track.frames.get(step.frame), overwrite):
             track.frames[step.frame] = label
 
 
