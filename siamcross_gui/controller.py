@@ -54,6 +54,7 @@ class Controller(QtCore.QObject):
         self.store = None
         self.cache = None
         self.project_path: Path | None = None
+        self.display_name = ""  # what the title calls the open media ("Car4" for a sequence, not "img")
         self.frame = 0
         self.selected: int | None = None
         self.dirty = False
@@ -149,7 +150,7 @@ class Controller(QtCore.QObject):
         elif plan.kind == "sequence":
             from core.formats import import_project
 
-            project = import_project(plan.path, plan.fmt)
+            project = import_project(plan.path, plan.fmt, media=plan.media)
             if project.media is None:
                 raise UserError(f"The sequence {plan.path.name} has no frames to show.")
             source = open_media(project.media.path)
@@ -158,6 +159,7 @@ class Controller(QtCore.QObject):
             source = open_media(plan.path)
             project = Project(media=source.to_media_ref())
             project_path = None
+        self.display_name = plan.name
         self._install(project, source, project_path, ask_recover)
         if relocated:
             self.dirty = True  # the file still names the old place until it is saved
@@ -167,6 +169,9 @@ class Controller(QtCore.QObject):
     def install(self, project: Project, source, project_path: Path | None = None,
                 ask_recover: RecoverQuestion | None = None) -> None:
         """Show an in-memory project over an open FrameSource (the controller closes it later)."""
+        from .opening import media_name
+
+        self.display_name = media_name(Path(project.media.path)) if project.media else ""
         self._install(project, source, project_path, ask_recover)
 
     def _install(self, project: Project, source, project_path: Path | None,

@@ -17,6 +17,7 @@ from .export_dialog import ExportDialog
 from .frame_view import FrameView
 from .keymap import load_keymap
 from .locate_media import LocateMedia
+from .open_dialog import OpenDialog
 from .overlay import OverlayControls, OverlayItem
 from .recent import add_recent, load_recent
 from .settings import AppSettings, load_settings, save_settings
@@ -30,7 +31,6 @@ from .worker import TrackerFactory
 log = logging.getLogger(__name__)
 
 TIMELINE_REFRESH_MS = 150
-OPEN_FILTER = "Videos, projects and images (*.mp4 *.avi *.mov *.mkv *.webm *.json *.jpg *.png);;All files (*)"
 
 
 @dataclass
@@ -62,6 +62,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_error: str | None = None
         self.message_box: QtWidgets.QMessageBox | None = None
         self.locate_media: LocateMedia | None = None  # the open "where did the media go?" conversation
+        self.open_file_dialog: OpenDialog | None = None
 
         self.view = FrameView()
         self.boxes = BoxLayer(self.view.view)
@@ -282,10 +283,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.locate_media = None
         add_recent(project_file)
 
-    def open_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open video or project", "", OPEN_FILTER)
-        if path:
-            self.open_path(path)
+    def open_dialog(self) -> OpenDialog:
+        """The Open dialog (files and folders: videos, image folders, projects, sequences), non-blocking."""
+        recent = load_recent()
+        start = str(Path(recent[0]).parent) if recent else ""
+        dialog = OpenDialog(self, start)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.pathChosen.connect(lambda path: QtCore.QTimer.singleShot(0, self, lambda: self.open_path(path)))
+        self.open_file_dialog = dialog
+        dialog.open()
+        return dialog
 
     def save(self) -> bool:
         if self.controller.project is None:
@@ -513,8 +520,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _update_title(self) -> None:
         c = self.controller
-        name = c.project_path.name if c.project_path else (
-            Path(c.project.media.path).name if c.project and c.project.media else "")
+        name = c.project_path.name if c.project_path else (c.display_name if c.project is not None else "")
         self.setWindowTitle(f"{'*' if c.dirty else ''}{name} — SiamCross Annotator" if name
                             else "SiamCross Annotator")
 
