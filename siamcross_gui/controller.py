@@ -45,6 +45,7 @@ class Controller(QtCore.QObject):
     propagationFinished = QtCore.Signal(bool)  # cancelled
     overlayResult = QtCore.Signal(object)      # TrackResult with maps
     errorOccurred = QtCore.Signal(str)
+    warningOccurred = QtCore.Signal(str)      # the engine warned (e.g. while loading a model): shown in the window
     notice = QtCore.Signal(str)
 
     def __init__(self, settings: AppSettings, tracker_factory: TrackerFactory | None = None,
@@ -67,6 +68,7 @@ class Controller(QtCore.QObject):
         self.worker.worker.finished.connect(self._on_worker_finished)
         self.worker.worker.failed.connect(self._on_worker_failed)
         self.worker.worker.notice.connect(self.notice)
+        self.worker.worker.warned.connect(self.warningOccurred)
         self._pending: list = []
         self._pending_image = None  # (frame, read-only BGR) of the newest streamed tracked frame
         self._streamed_image = None  # (frame, read-only BGR) last followed; shown instead of a decode
@@ -266,13 +268,16 @@ class Controller(QtCore.QObject):
         self.projectChanged.emit()
         return target
 
-    def export(self, fmt: str, out_dir: str | Path) -> None:
+    def export(self, fmt: str, out_dir: str | Path, images: bool = False, progress=None) -> None:
+        """Export in fmt; images=True also writes the frames the labels name (progress(done, total)
+        per frame, which may raise core.errors.Cancelled)."""
         from core.formats import export_project
 
         if self.project is None:
             raise UserError("There is nothing to export: open a video first.")
         self._apply_pending()
-        export_project(self.project, fmt, Path(out_dir), source=self.cache.source if self.cache else None)
+        source = _CachedFrames(self.cache) if self.cache is not None else None  # the cache serialises reads
+        export_project(self.project, fmt, Path(out_dir), source=source, images=images, progress=progress)
 
     # --- navigation -------------------------------------------------------------------------
     def seek(self, frame: int) -> None:
@@ -316,12 +321,18 @@ class Controller(QtCore.QObject):
         self.store.update_track(track_id, **changes)
 
     # --- box edits ------------------------------------------------------------------------
-    def draw_box(self, box) -> None:
-        """A box drawn on the frame: a manual keyframe of the selected track (a new one if none)."""
+    def draw_box(self, box, new_track: bool = False) -> None:
+        """A box drawn on the frame: a manual keyframe of the selected track, or of a new track
+        (new_track, or none selected) made with it as one undo step."""
         if self.store is None:
             return
-        track_id = self.selected if self.selected in self.project.tracks else self.add_track()
-        self.set_box(track_id, box)
+        if not new_track and self.selected in self.project.tracks:
+            self.set_box(self.selected, box)
+            return
+        _check_box(box, self.project)  # a bad box makes no empty track
+        with self.store.transaction("New track"):
+            track_id = self.add_track()
+            self.set_box(track_id, box)
 
     def set_box(self, track_id: int, box, frame: int | None = None) -> None:
         """Make box a keyframe; re-propagate up to the next human label when tracked frames follow."""
@@ -566,6 +577,14 @@ class Controller(QtCore.QObject):
         self.worker.configure(settings.model, settings.device)
         self._preload()  # a changed model or device loads now, not at the next run
         self.projectChanged.emit()
+
+
+class _CachedFrames:
+    """The open media as export reads it: through the FrameCache, whose read-ahead thread shares
+    the FrameSource (reading the source directly would race with it)."""
+
+    def __init__(self, cache) -> None:
+        self.read = cache.get
 
 
 def _has_derived_frames(track: Track) -> bool:

@@ -65,6 +65,13 @@ class FrameView(pg.GraphicsLayoutWidget):
         self.view.boxDrawn.connect(self._on_box_drawn)
         self._frame_size: tuple[int, int] | None = None
         self.setAcceptDrops(False)  # the main window handles drops
+        # draw mode is never invisible: a crosshair cursor and this banner while it is on
+        self.mode_label = QtWidgets.QLabel("Draw mode: drag a box on the frame · Esc or N leaves", self)
+        self.mode_label.setStyleSheet("background: rgba(255, 215, 0, 220); color: black; padding: 3px 8px;"
+                                      " border-radius: 3px; font-weight: bold;")
+        self.mode_label.adjustSize()
+        self.mode_label.move(8, 8)
+        self.mode_label.hide()
 
     # --- frames -------------------------------------------------------------------------
     def set_frame(self, frame_bgr: np.ndarray) -> None:
@@ -89,7 +96,10 @@ class FrameView(pg.GraphicsLayoutWidget):
     def set_drawing(self, on: bool) -> None:
         if self.view.drawing != on:
             self.view.drawing = on
-            self.setCursor(QtCore.Qt.CursorShape.CrossCursor if on else QtCore.Qt.CursorShape.ArrowCursor)
+            cursor = QtCore.Qt.CursorShape.CrossCursor if on else QtCore.Qt.CursorShape.ArrowCursor
+            self.setCursor(cursor)
+            self.viewport().setCursor(cursor)
+            self.mode_label.setVisible(on)
             self.drawingChanged.emit(on)
 
     @property
@@ -97,8 +107,10 @@ class FrameView(pg.GraphicsLayoutWidget):
         return self.view.drawing
 
     def _on_box_drawn(self, box: Box) -> None:
-        self.set_drawing(False)
-        self.boxDrawn.emit(clip_box(box, self._frame_size))
+        try:
+            self.boxDrawn.emit(clip_box(box, self._frame_size))  # still in draw mode: "new track" holds
+        finally:
+            self.set_drawing(False)
 
     # --- helpers for tests and the screenshot script ------------------------------------
     def viewport_point(self, x: float, y: float) -> QtCore.QPoint:

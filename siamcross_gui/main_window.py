@@ -63,6 +63,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.message_box: QtWidgets.QMessageBox | None = None
         self.locate_media: LocateMedia | None = None  # the open "where did the media go?" conversation
         self.open_file_dialog: OpenDialog | None = None
+        self.settings_window: SettingsDialog | None = None
+        self.confirm_box: QtWidgets.QMessageBox | None = None
+        self.export_window: ExportDialog | None = None
+        self._new_track_pending = False  # Add / Ctrl+N: the next box drawn starts a new track
 
         self.view = FrameView()
         self.boxes = BoxLayer(self.view.view)
@@ -112,6 +116,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress.setFormat("%v / %m frames")
         self.progress.hide()
         self.rate_label = QtWidgets.QLabel("")
+        self.rate_label.setMinimumWidth(self.rate_label.fontMetrics().horizontalAdvance("loading the tracker…") + 8)
         self.cancel_button = QtWidgets.QPushButton("Cancel (Esc)")
         self.cancel_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.cancel_button.hide()
@@ -136,7 +141,7 @@ class MainWindow(QtWidgets.QMainWindow):
             "undo": c.undo, "redo": c.redo,
             "next_frame": lambda: c.step(1), "prev_frame": lambda: c.step(-1),
             "next_frame_10": lambda: c.step(10), "prev_frame_10": lambda: c.step(-10),
-            "first_frame": lambda: c.seek(0), "last_frame": lambda: c.seek(c.frame_count - 1),
+            "go_to_frame": self.transport.focus_frame_box, "first_frame": lambda: c.seek(0), "last_frame": lambda: c.seek(c.frame_count - 1),
             "play_pause": self.toggle_play, "draw_mode": lambda: self.view.set_drawing(not self.view.drawing),
             "new_track": self.new_track, "next_track": lambda: c.select_relative(1),
             "prev_track": lambda: c.select_relative(-1), "delete_box": c.delete_box,
@@ -181,7 +186,8 @@ class MainWindow(QtWidgets.QMainWindow):
                            "propagate_forward_all", "propagate_backward_all", "propagate_fill_all", None,
                            "propagate_forward_overwrite", "propagate_backward_overwrite", "propagate_fill_overwrite",
                            None, "cancel"],
-            "&Navigate": ["next_frame", "prev_frame", "next_frame_10", "prev_frame_10", "first_frame", "last_frame",
+            "&Navigate": ["go_to_frame", "next_frame", "prev_frame", "next_frame_10", "prev_frame_10", "first_frame",
+                          "last_frame",
                           None, "next_keyframe", "prev_keyframe", "next_low_confidence", "prev_low_confidence",
                           None, "next_track", "prev_track", "play_pause"],
             "&View": ["toggle_overlay", "cycle_overlay", "fit_view"],
@@ -200,6 +206,41 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.recent_menu = QtWidgets.QMenu("Open &recent", self)
                 menu.insertMenu(a["save"], self.recent_menu)
                 self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self._build_toolbar()
+
+    TOOLBAR = {"draw_mode": "Draw box", "new_track": "New track", None: None, "propagate_backward": "◀ Backward",
+               "propagate_fill": "Fill", "propagate_forward": "Forward ▶", "toggle_overlay": "Heat map"}
+
+    def _build_toolbar(self) -> None:
+        """The tools whose state matters, as buttons: Draw box and Heat map show when they are on."""
+        a = self.actions_by_name
+        a["draw_mode"].setCheckable(True)
+        a["draw_mode"].setChecked(self.view.drawing)
+        a["toggle_overlay"].setCheckable(True)
+        a["toggle_overlay"].setChecked(self.overlay_controls.enabled_box.isChecked())
+        toolbar = getattr(self, "toolbar", None)
+        if toolbar is None:
+            toolbar = self.toolbar = QtWidgets.QToolBar("Tools", self)
+            toolbar.setObjectName("tools")
+            toolbar.setMovable(False)
+            toolbar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
+            self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, toolbar)
+        toolbar.clear()
+        for name, text in self.TOOLBAR.items():
+            if name is None:
+                toolbar.addSeparator()
+                continue
+            a[name].setIconText(text)
+            toolbar.addAction(a[name])
+
+    def tool_button(self, name: str) -> QtWidgets.QToolButton:
+        """The toolbar's button of an action (tests and the screenshot script press it)."""
+        return self.toolbar.widgetForAction(self.actions_by_name[name])
+
+    def _on_drawing_changed(self, on: bool) -> None:
+        self.actions_by_name["draw_mode"].setChecked(on)
+        if not on:
+            self._new_track_pending = False  # left draw mode without a box: no empty track
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -218,8 +259,11 @@ class MainWindow(QtWidgets.QMainWindow):
         c.propagationFinished.connect(self._on_run_finished)
         c.overlayResult.connect(self._on_overlay_result)
         c.errorOccurred.connect(self.show_error)
+        c.warningOccurred.connect(self.show_warning)
         c.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
-        self.view.boxDrawn.connect(self._guard(c.draw_box))
+        self.view.boxDrawn.connect(self._guard(self._on_box_drawn))
+        self.view.drawingChanged.connect(self._on_drawing_changed)
+        self.overlay_controls.enabled_box.toggled.connect(lambda on: self.actions_by_name["toggle_overlay"].setChecked(on))
         self.boxes.boxEdited.connect(self._guard(lambda tid, box: c.set_box(tid, box)))
         self.boxes.trackClicked.connect(c.select)
         self.transport.seekRequested.connect(c.seek)
@@ -227,7 +271,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.timeline.seekRequested.connect(c.seek)
         self.tracks.selectionChanged.connect(c.select)
         self.tracks.addRequested.connect(self._guard(self.new_track))
-        self.tracks.deleteRequested.connect(self._guard(c.delete_track))
+        self.tracks.deleteRequested.connect(self._guard(self.delete_track_asking))
+        self.transport.frame_box.done.connect(self.view.setFocus)
         self.tracks.labelEdited.connect(self._guard(lambda tid, text: c.update_track(tid, label=text)))
         self.tracks.colorEdited.connect(self._guard(lambda tid, color: c.update_track(tid, color=color)))
         self.tracks.hiddenToggled.connect(self._guard(lambda tid, hidden: c.update_track(tid, hidden=hidden)))
@@ -320,22 +365,50 @@ class MainWindow(QtWidgets.QMainWindow):
         self._update_title()
         return True
 
-    def export_dialog(self) -> None:
+    def export_dialog(self) -> ExportDialog | None:
+        """The export dialog, non-blocking; OK exports (with the frames as images if ticked)."""
         if self.controller.project is None:
-            return
+            return None
         default = (self.controller.project_path.parent if self.controller.project_path else Path.cwd()) / "export"
-        dialog = ExportDialog(default, self)
-        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
-            fmt, out_dir = dialog.choice
-            self.export_to(fmt, out_dir)
+        dialog = ExportDialog(default, self, frame_count=self.controller.frame_count)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.export_to(*dialog.choice, images=dialog.write_images))
+        self.export_window = dialog
+        dialog.open()
+        return dialog
 
-    def export_to(self, fmt: str, out_dir: Path) -> bool:
+    def export_to(self, fmt: str, out_dir: Path, images: bool = False) -> bool:
+        """Export; writing frames shows a progress dialog whose Cancel keeps the frames written so far."""
+        from core.errors import Cancelled
+
+        progress_dialog = None
+        if images:
+            progress_dialog = QtWidgets.QProgressDialog("Writing the frames…", "Cancel", 0, 1, self)
+            progress_dialog.setWindowTitle("Export")
+            progress_dialog.setMinimumDuration(300)
+            progress_dialog.setAutoClose(True)
+
+        def progress(done: int, total: int) -> None:
+            progress_dialog.setMaximum(total)
+            progress_dialog.setValue(done)
+            QtWidgets.QApplication.processEvents()
+            if progress_dialog.wasCanceled():
+                raise Cancelled()
+
         try:
-            self.controller.export(fmt, out_dir)
+            self.controller.export(fmt, out_dir, images=images, progress=progress if images else None)
+        except Cancelled:
+            self.statusBar().showMessage(f"Export cancelled; the labels and the frames written so far are in {out_dir}.",
+                                         8000)
+            return False
         except UserError as error:
             self.show_error(str(error))
             return False
-        self.statusBar().showMessage(f"Exported {fmt} to {out_dir}", 5000)
+        finally:
+            if progress_dialog is not None:
+                progress_dialog.close()
+                progress_dialog.deleteLater()
+        self.statusBar().showMessage(f"Exported {fmt} to {out_dir}" + (" with its frames" if images else ""), 5000)
         return True
 
     def ask_recover(self, recovery) -> bool:
@@ -382,10 +455,18 @@ class MainWindow(QtWidgets.QMainWindow):
         box.open()
         self.message_box = box
 
-    def settings_dialog(self) -> None:
+    def show_warning(self, message: str) -> None:
+        """A warning the engine raised (e.g. untrained weights), in a message box, not only in a log."""
+        self.show_error(message)
+
+    def settings_dialog(self) -> SettingsDialog:
+        """The settings, non-blocking; OK applies them."""
         dialog = SettingsDialog(self.settings, self)
-        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
-            self.apply_settings(dialog.result_settings())
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.result_settings()))
+        self.settings_window = dialog
+        dialog.open()
+        return dialog
 
     def apply_settings(self, settings: AppSettings) -> None:
         keymap_changed = settings.keymap_file != self.settings.keymap_file
@@ -402,9 +483,37 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # --- actions -------------------------------------------------------------------------
     def new_track(self) -> None:
-        self.controller.add_track()
+        """Draw mode for a new track; the track exists once its box is drawn (Esc leaves no empty track)."""
+        if self.controller.store is None:
+            raise UserError("Open a video before adding tracks.")
+        self._new_track_pending = True
         self.view.set_drawing(True)
-        self.statusBar().showMessage("Draw the new track's box: press, drag, release.", 5000)
+        self.statusBar().showMessage("Draw the new track's box: press, drag, release (Esc cancels).", 5000)
+
+    def _on_box_drawn(self, box) -> None:
+        new_track, self._new_track_pending = self._new_track_pending, False
+        self.controller.draw_box(box, new_track=new_track)
+
+    def delete_track_asking(self, track_id: int) -> QtWidgets.QMessageBox | None:
+        """Ask before deleting a whole track (non-blocking; No is the default); Delete removes it."""
+        track = self.controller.track(track_id)
+        if track is None:
+            return None
+        keys = len(track.keyframes())
+        n = len(track.frames)
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Question, "Delete track",
+            f"Delete track #{track_id} ({track.label}) with its {n} label{'' if n == 1 else 's'} "
+            f"({keys} keyframe{'' if keys == 1 else 's'})? Undo (Ctrl+Z) brings it back.",
+            QtWidgets.QMessageBox.StandardButton.Cancel, self)
+        box.addButton("Delete", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(lambda button: box.buttonRole(button) == QtWidgets.QMessageBox.ButtonRole.DestructiveRole
+                                  and self._guard(self.controller.delete_track)(track_id))
+        self.confirm_box = box
+        box.open()
+        return box
 
     def cancel(self) -> None:
         if self.controller.busy:

@@ -20,13 +20,32 @@ from .timeline_data import CHUNK, TimelineData, TrackArrays, chunk_count, chunk_
 LOW_RGBA = (255, 60, 60, 70)
 
 
+class FrameAxis(pg.AxisItem):
+    """Numbers frames from 1, as the frame counter does; x itself stays the 0-based frame index.
+
+    Ticks fall on round 1-based numbers (frame 20 sits at x = 19) and never between frames.
+    """
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph naming)
+        levels = super().tickValues(minVal + 1, maxVal + 1, size)
+        out = []
+        for spacing, values in levels:
+            if spacing < 1:
+                continue
+            out.append((spacing, [v - 1 for v in values if float(v).is_integer()]))
+        return out
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph naming)
+        return [str(int(round(v)) + 1) for v in values]
+
+
 class ConfidenceTimeline(pg.PlotWidget):
     """One curve per visible track, keyframe markers, frames below the threshold shaded red."""
 
     seekRequested = QtCore.Signal(int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent, background="#202020")
+        super().__init__(parent, background="#202020", axisItems={"bottom": FrameAxis("bottom")})
         self.setMinimumHeight(110)
         self.setMaximumHeight(170)
         plot = self.getPlotItem()

@@ -76,6 +76,8 @@ class TrackList(QtWidgets.QWidget):
         layout.addLayout(buttons)
         self._filling = False
         self._selected: int | None = None
+        self.color_dialog: QtWidgets.QColorDialog | None = None
+        self._update_buttons()
         self.add_button.clicked.connect(self.addRequested)
         self.delete_button.clicked.connect(self._delete_selected)
         self.color_button.clicked.connect(self._pick_color)
@@ -108,6 +110,15 @@ class TrackList(QtWidgets.QWidget):
             self._selected = selected if selected in ids else None
         finally:
             self._filling = False
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        """Colour… and Delete act on the selected track: disabled, and saying so, when there is none."""
+        has = self._selected is not None
+        for button, what in ((self.color_button, "Change the selected track's colour"),
+                             (self.delete_button, "Delete the selected track (asks first; Ctrl+Z undoes it)")):
+            button.setEnabled(has)
+            button.setToolTip(what if has else "Select a track first")
 
     def _item(self, row: int, col: int, text: str) -> QtWidgets.QTableWidgetItem:
         item = self.table.item(row, col)
@@ -136,6 +147,7 @@ class TrackList(QtWidgets.QWidget):
         tid = self.track_at(min(rows)) if rows else None
         if tid != self._selected:
             self._selected = tid
+            self._update_buttons()
             self.selectionChanged.emit(tid)
 
     def _on_item_changed(self, item: QtWidgets.QTableWidgetItem) -> None:
@@ -154,10 +166,16 @@ class TrackList(QtWidgets.QWidget):
             self.deleteRequested.emit(self._selected)
 
     def _pick_color(self) -> None:
+        """A colour dialog for the selected track (non-blocking); choosing a colour recolours it."""
         if self._selected is None:
             return
+        track_id = self._selected
         item = self.table.item(self.table.currentRow(), COL_ID)
         start = item.background().color() if item else QtGui.QColor("#ff0000")
-        color = QtWidgets.QColorDialog.getColor(start, self, "Track colour")
-        if color.isValid():
-            self.colorEdited.emit(self._selected, color.name())
+        dialog = QtWidgets.QColorDialog(start, self)
+        dialog.setOption(QtWidgets.QColorDialog.ColorDialogOption.DontUseNativeDialog, True)
+        dialog.setWindowTitle(f"Colour of track #{track_id}")
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.colorSelected.connect(lambda color: color.isValid() and self.colorEdited.emit(track_id, color.name()))
+        self.color_dialog = dialog
+        dialog.open()

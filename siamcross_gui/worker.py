@@ -14,9 +14,11 @@ import dataclasses
 import gc
 import logging
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore
@@ -31,9 +33,35 @@ TrackerFactory = Callable[[str, str], MultiTargetTracker]  # (model, device) -> 
 
 
 def default_tracker_factory(model: str, device: str) -> MultiTargetTracker:
+    """The SiamCross tracker; a named model without trained weights is refused (ModelNotTrained)
+    rather than run with untrained heads."""
     from core.tracking import SiamCrossTracker
 
+    from .models import check_model_usable
+
+    check_model_usable(model)
     return SiamCrossTracker.from_pretrained(model, device=device)
+
+
+CORE_DIR = Path(__file__).resolve().parents[1] / "core"
+
+
+@contextmanager
+def engine_warnings(report: Callable[[str], None]) -> Iterator[None]:
+    """Warnings the engine raises inside the block go to report(text) (the window shows them)
+    instead of only to a terminal; those of libraries are left to the logging set-up."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        try:
+            ours = Path(warning.filename).resolve().is_relative_to(CORE_DIR)
+        except (OSError, ValueError):
+            ours = False
+        if ours:
+            report(str(warning.message))
+        else:
+            log.debug("warning while loading the tracker: %s", warning.message)
 
 
 @dataclass(frozen=True)
@@ -114,6 +142,7 @@ class PropagationWorker(QtCore.QObject):
     finished = QtCore.Signal(bool)     # True when cancelled
     failed = QtCore.Signal(str)        # one sentence for the user
     notice = QtCore.Signal(str)        # e.g. "CUDA ran out of memory; continuing on the CPU."
+    warned = QtCore.Signal(str)        # a warning the engine raised while loading: the window shows it
     modelLoaded = QtCore.Signal(str)
 
     def __init__(self, tracker_factory: TrackerFactory, model: str, device: str) -> None:
@@ -170,7 +199,7 @@ class PropagationWorker(QtCore.QObject):
         if self._source is None:
             self._source = open_media(self._media_path)
         if self._tracker is None:
-            with collections_deferred():
+            with collections_deferred(), engine_warnings(self.warned.emit):
                 self._tracker = self._factory(self._model, self._device)
             self.modelLoaded.emit(self._model)
         return self._source, self._tracker

@@ -33,10 +33,11 @@ def frame_file(index: int) -> str:
 
 
 def _categories(project: Project) -> dict[str, int]:
-    names = list(project.classes)
-    for track in sorted(project.tracks.values(), key=lambda t: t.id):
-        if track.label not in names:
-            names.append(track.label)
+    """The classes in use (a track with a box has it), in the project's class order: a class
+    renamed or no longer used is not exported (the full class list travels in 'siamcross')."""
+    used = {t.label for t in project.tracks.values() if any(f.box is not None for f in t.frames.values())}
+    names = [name for name in project.classes if name in used]
+    names += sorted(used - set(names))
     return {name: i + 1 for i, name in enumerate(names)}
 
 

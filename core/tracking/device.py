@@ -90,3 +90,15 @@ def is_out_of_memory(error: BaseException) -> bool:
     if isinstance(error, torch.cuda.OutOfMemoryError):
         return True
     return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+
+
+def available_devices() -> list[str]:
+    """The device names that work on this machine, for a user to pick from: "auto", "cpu", then
+    "cuda" (and "cuda:N" for each further GPU) and "mps" only where they exist."""
+    names = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        names += ["cuda"] + [f"cuda:{i}" for i in range(1, count)]
+    if _mps_available():
+        names.append("mps")
+    return names
