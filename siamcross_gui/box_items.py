@@ -37,7 +37,7 @@ class TrackBox(pg.RectROI):
         self.addScaleHandle((1, 0), (0, 1))
         self.addScaleHandle((0, 1), (1, 0))
         self.setAcceptedMouseButtons(QtCore.Qt.MouseButton.LeftButton)
-        self.tag = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 150))
+        self.tag = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 200))
         self.tag.setZValue(20)
 
     def show_view(self, view: BoxView) -> None:

@@ -60,7 +60,9 @@ class Controller(QtCore.QObject):
         self.selected: int | None = None
         self.dirty = False
         self.last_result: TrackResult | None = None
-        self._results: dict[int, TrackResult] = {}  # frame -> the selected track's maps (overlay)
+        # frame -> (track id, its maps) of the run that wrote the frame's label (overlay); dropped when
+        # that label changes by hand, undo or redo, so a map never outlives the label it explained
+        self._results: dict[int, tuple[int, TrackResult]] = {}
         self.journal = None
         self._unsubscribe = None
         self.worker = WorkerHost(tracker_factory, settings.model, settings.device, self)
@@ -110,8 +112,10 @@ class Controller(QtCore.QObject):
         return None if track is None else track.frames.get(self.frame if frame is None else frame)
 
     def result_for(self, frame: int) -> TrackResult | None:
-        """The tracker output (with maps) of the last run on this frame, for the overlay."""
-        return self._results.get(frame)
+        """The tracker output (with maps) of the run that labelled this frame, for the overlay;
+        None once that label was corrected or undone."""
+        entry = self._results.get(frame)
+        return None if entry is None else entry[1]
 
     def current_frame_bgr(self):
         """The current frame (BGR, read-only): the worker's copy when it just tracked it, else decoded."""
@@ -508,10 +512,10 @@ class Controller(QtCore.QObject):
             self._join = self._apply(track_id, labels)
         last = steps[-1]
         for step in steps:
-            result = self._overlay_result(step)
-            if result is not None:
-                self._results[step.frame] = result
-                self.last_result = result
+            entry = self._overlay_result(step)
+            if entry is not None:
+                self._results[step.frame] = entry
+                self.last_result = entry[1]
         while len(self._results) > MAX_OVERLAY_FRAMES:
             self._results.pop(next(iter(self._results)))
         if self.last_result is not None:
@@ -531,12 +535,13 @@ class Controller(QtCore.QObject):
         written = self.store.apply_propagated(track_id, labels, overwrite=self._overwrite)
         return self.store.last_edit_id if written else None
 
-    def _overlay_result(self, step) -> TrackResult | None:
+    def _overlay_result(self, step) -> tuple[int, TrackResult] | None:
         results = step.results
         if not results:
             return None
-        preferred = results.get(self.selected) or next(iter(results.values()))
-        return preferred if preferred.maps is not None else None
+        track_id = self.selected if self.selected in results else next(iter(results))
+        preferred = results[track_id]
+        return (track_id, preferred) if preferred.maps is not None else None
 
     def _wind_down(self) -> bool:
         """Apply what the ended run streamed; False when the run belonged to a closed project."""
@@ -568,6 +573,9 @@ class Controller(QtCore.QObject):
     # --- store events --------------------------------------------------------------------
     def _on_store_change(self, change) -> None:
         self.dirty = True
+        for frame in change.frames & self._results.keys():
+            if self._results[frame][0] in change.track_ids:
+                del self._results[frame]
         self.labelsChanged.emit(change)
         if not self._changed_timer.isActive():
             self._changed_timer.start()

@@ -70,7 +70,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.view = FrameView()
         self.boxes = BoxLayer(self.view.view)
-        self.overlay = OverlayItem()
+        self.overlay = OverlayItem(lambda: self.view.frame_size)
         self.view.view.addItem(self.overlay, ignoreBounds=True)
         self.overlay_controls = OverlayControls(self.overlay, self.settings.overlay_opacity)
         self.transport = TransportBar()
@@ -252,6 +252,7 @@ class MainWindow(QtWidgets.QMainWindow):
         c.frameChanged.connect(self._on_frame)
         c.projectChanged.connect(self._refresh_all)
         c.labelsChanged.connect(lambda change: self._timeline_changes.add(change))
+        c.labelsChanged.connect(self._on_labels_changed)
         c.selectionChanged.connect(lambda _tid: self._refresh_all())
         c.mediaOpened.connect(self._on_media_opened)
         c.propagationStarted.connect(self._on_run_started)
@@ -585,9 +586,14 @@ class MainWindow(QtWidgets.QMainWindow):
     def _show_overlay_for(self, frame: int) -> None:
         result = self.controller.result_for(frame)
         if result is None:
-            self.overlay.hide()
+            self.overlay.clear_result()  # not just hidden: changing the map kind must not bring it back
         else:
             self.overlay.show_result(result)
+
+    def _on_labels_changed(self, change) -> None:
+        """A correction, undo or redo on this frame: its heat map may be gone (see Controller)."""
+        if self.controller.frame in change.frames:
+            self._show_overlay_for(self.controller.frame)
 
     def _on_overlay_result(self, result) -> None:
         self._show_overlay_for(self.controller.frame)

@@ -1,11 +1,18 @@
-"""Response-map overlay: a semi-transparent colour-mapped image on the search region.
+"""Response-map overlay: the tracker's maps, smooth and see-through, over the search region.
 
-Which map (classification, alignment, fused score, regression extent) is a pure choice
-over ResponseMaps (map_image), so it is tested without Qt; the item places it in frame
-coordinates with setRect(search_region_xywh).
+Which map (classification, alignment, fused score, regression extent) is a pure choice over
+ResponseMaps (map_image), and how it is drawn is another (overlay_rgba): the coarse map (16x16
+cells at stride 16 for the current model, 25x25 before) is upsampled bilinearly, coloured, made
+transparent where it is low and towards the region's edge, and cut to the frame, so it reads as a
+glow over the target instead of a dark grid of blocks, and the boxes and their labels stay
+readable. Regression extent is drawn faint, and only where the tracker looks (its alpha follows
+the fused score). The item places the image in frame coordinates.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import cv2
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -19,34 +26,113 @@ MAP_KINDS: dict[str, str] = {
     "extent": "Regression extent",
 }
 COLORMAP = pg.colormap.get("inferno")
+UPSAMPLE = 8          # output pixels per map cell: smooth at any zoom a user works at
+FAINT = {"extent": 0.8}  # kinds drawn faint (their alpha scaled): they describe, the box decides
+ALPHA_GAMMA = 0.7     # alpha = value ** gamma: low values fade out, the peak stays solid
+EDGE_CELLS = 1.0      # the image fades to nothing over this many cells at the region's border
+
+Rect = tuple[float, float, float, float]
+
+
 def map_image(maps: ResponseMaps, kind: str) -> np.ndarray:
-    """HxW float32 in [0, 1] for the chosen map; extent = predicted box area, normalised."""
+    """HxW float32 in [0, 1] for the chosen map.
+
+    extent: the predicted box size at each cell (sqrt of its area) stretched from its smallest to
+    its largest: where the tracker predicts a larger or smaller box than elsewhere. (Divided by its
+    maximum alone it was nearly 1 everywhere: a uniform wash that said nothing.)
+    """
     if kind == "extent":
-        reg = np.asarray(maps.reg, dtype=np.float32)
-        area = np.sqrt(np.clip((reg[0] + reg[1]) * (reg[2] + reg[3]), 0, None))
-        top = float(area.max()) if area.size else 0.0
-        return (area / top).astype(np.float32) if top > 0 else np.zeros_like(area)
+        reg = np.clip(np.nan_to_num(np.asarray(maps.reg, dtype=np.float32)), 0, None)
+        size = np.sqrt((reg[0] + reg[1]) * (reg[2] + reg[3]))
+        if not size.size:
+            return np.zeros_like(size)
+        low, high = float(size.min()), float(size.max())
+        if high - low <= 1e-6 * max(high, 1.0):
+            return np.zeros_like(size)
+        return np.clip((size - low) / (high - low), 0.0, 1.0).astype(np.float32)
     if kind not in MAP_KINDS:
         raise ValueError(f"unknown overlay map {kind!r}")
     image = np.asarray(getattr(maps, kind), dtype=np.float32)
     return np.clip(np.nan_to_num(image), 0.0, 1.0)
 
 
-class OverlayItem(pg.ImageItem):
-    """The heat map image; hidden until a TrackResult with maps and a search region arrives."""
+def map_weight(maps: ResponseMaps, kind: str) -> np.ndarray | None:
+    """How opaque each cell is drawn, when not by its own value: the extent (a size, high almost
+    everywhere) shows where the tracker looks, by the fused score relative to its peak."""
+    if kind != "extent":
+        return None
+    score = np.clip(np.nan_to_num(np.asarray(maps.score, dtype=np.float32)), 0.0, None)
+    top = float(score.max()) if score.size else 0.0
+    return score / top if top > 0 else np.zeros_like(score)
 
-    def __init__(self) -> None:
+
+_LUT = np.ascontiguousarray(COLORMAP.getLookupTable(0.0, 1.0, 256)[:, :3].astype(np.uint8))
+
+
+def overlay_rgba(values: np.ndarray, region_xywh: Rect, frame_wh: tuple[int, int] | None,
+                 faint: float = 1.0, upsample: int = UPSAMPLE,
+                 weight: np.ndarray | None = None) -> tuple[np.ndarray, Rect] | None:
+    """(RGBA uint8 image, frame rectangle it covers) of a HxW map in [0, 1], or None if it lies
+    outside the frame.
+
+    Bilinear upsampling (cell centres stay where they were), the inferno colours, alpha rising
+    with the value (or with weight, a HxW map in [0, 1], when given) and falling to 0 over
+    EDGE_CELLS at the region's border, then cut to the frame (frame_wh None: not cut).
+    """
+    values = np.asarray(values, dtype=np.float32)
+    h, w = values.shape
+    if h == 0 or w == 0:
+        return None
+    up_h, up_w = h * upsample, w * upsample
+    smooth = cv2.resize(values, (up_w, up_h), interpolation=cv2.INTER_LINEAR)
+    smooth = np.clip(smooth, 0.0, 1.0)
+    opaque = smooth if weight is None else np.clip(
+        cv2.resize(np.asarray(weight, dtype=np.float32), (up_w, up_h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+    rgba = np.empty((up_h, up_w, 4), np.uint8)
+    rgba[..., :3] = _LUT[(smooth * 255.0 + 0.5).astype(np.uint8)]
+    edge = max(1.0, EDGE_CELLS * upsample)
+    ramp_x = np.clip((np.minimum(np.arange(up_w), np.arange(up_w)[::-1]) + 0.5) / edge, 0.0, 1.0)
+    ramp_y = np.clip((np.minimum(np.arange(up_h), np.arange(up_h)[::-1]) + 0.5) / edge, 0.0, 1.0)
+    alpha = np.power(opaque, ALPHA_GAMMA) * np.minimum(ramp_y[:, None], ramp_x[None, :]) * faint
+    rgba[..., 3] = (alpha * 255.0 + 0.5).astype(np.uint8)
+    x, y, rw, rh = (float(v) for v in region_xywh)
+    px, py = rw / up_w, rh / up_h
+    c0, r0, c1, r1 = 0, 0, up_w, up_h
+    if frame_wh is not None:
+        fw, fh = frame_wh
+        c0 = int(np.clip(np.ceil(-x / px), 0, up_w)) if px > 0 else 0
+        r0 = int(np.clip(np.ceil(-y / py), 0, up_h)) if py > 0 else 0
+        c1 = int(np.clip(np.floor((fw - x) / px), 0, up_w)) if px > 0 else up_w
+        r1 = int(np.clip(np.floor((fh - y) / py), 0, up_h)) if py > 0 else up_h
+    if c1 <= c0 or r1 <= r0:
+        return None
+    return np.ascontiguousarray(rgba[r0:r1, c0:c1]), (x + c0 * px, y + r0 * py, (c1 - c0) * px, (r1 - r0) * py)
+
+
+class OverlayItem(pg.ImageItem):
+    """The heat map image; hidden until a TrackResult with maps and a search region arrives.
+
+    frame_size() gives the shown frame's (width, height), so the map is cut to the frame.
+    """
+
+    def __init__(self, frame_size: Callable[[], tuple[int, int] | None] | None = None) -> None:
         super().__init__(axisOrder="row-major")
-        self.setLookupTable(COLORMAP.getLookupTable(0.0, 1.0, 256))
         self.setZValue(5)
         self.kind = "score"
         self.enabled = True
+        self._frame_size = frame_size or (lambda: None)
         self._result: TrackResult | None = None
+        self.covered: Rect | None = None  # the frame rectangle the shown image covers
+        self.values: np.ndarray | None = None  # the HxW map in [0, 1] the image shows
         self.hide()
 
     @property
     def has_image(self) -> bool:
         return self.image is not None and self.isVisible()
+
+    @property
+    def result(self) -> TrackResult | None:
+        return self._result
 
     def show_result(self, result: TrackResult | None) -> None:
         if result is not None and result.maps is not None and result.search_region_xywh is not None:
@@ -68,11 +154,20 @@ class OverlayItem(pg.ImageItem):
     def _render(self) -> None:
         result = self._result
         if not self.enabled or result is None or result.maps is None or result.search_region_xywh is None:
+            self.covered = None
             self.hide()
             return
-        image = map_image(result.maps, self.kind)
-        self.setImage(image, autoLevels=False, levels=(0.0, 1.0))
-        self.setRect(QtCore.QRectF(*result.search_region_xywh))  # the frame rectangle the cells cover
+        self.values = map_image(result.maps, self.kind)
+        drawn = overlay_rgba(self.values, result.search_region_xywh, self._frame_size(),
+                             faint=FAINT.get(self.kind, 1.0), weight=map_weight(result.maps, self.kind))
+        if drawn is None:
+            self.covered = None
+            self.hide()
+            return
+        rgba, rect = drawn
+        self.setImage(rgba, autoLevels=False, levels=None)
+        self.setRect(QtCore.QRectF(*rect))
+        self.covered = rect
         self.show()
 
 

@@ -35,12 +35,14 @@ class SlowIdentityTracker(IdentityTracker):
 
 
 class MapsTracker(IdentityTracker):
-    """Identity boxes with synthetic response maps and a search region twice the box size,
-    and a score that drops below 0.3 on every 10th tracked frame (for low-confidence tests)."""
+    """Identity boxes with synthetic size x size response maps (16 x 16, as the current model's)
+    and a search region twice the box size, and a score that drops below 0.3 on every 10th
+    tracked frame (for low-confidence tests)."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: int = 16) -> None:
         super().__init__()
         self.calls = 0
+        self.size = size
 
     def track_many(self, frame_bgr, targets):
         self.calls += 1
@@ -48,9 +50,12 @@ class MapsTracker(IdentityTracker):
         out = []
         for t in targets:
             x, y, w, h = t.box_xywh
-            yy, xx = np.mgrid[0:25, 0:25].astype(np.float32)
-            peak = np.exp(-((xx - 12) ** 2 + (yy - 12) ** 2) / 20.0).astype(np.float32)
-            reg = np.stack([xx + 1, 25 - xx, yy + 1, 25 - yy]).astype(np.float32)
+            n = self.size
+            yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+            c = (n - 1) / 2.0
+            peak = np.exp(-((xx - c) ** 2 + (yy - c) ** 2) / (20.0 * (n / 25.0) ** 2))
+            peak = (peak / peak.max()).astype(np.float32)
+            reg = (np.stack([xx + 1, n - xx, yy + 1, n - yy]) * (0.5 + peak)).astype(np.float32)  # boxes grow to the peak
             maps = ResponseMaps(cls=peak, align=peak[::-1].copy(), score=peak * 0.5, reg=reg)
             region = (x - w / 2, y - h / 2, 2 * w, 2 * h)
             out.append(TrackResult(box_xywh=t.box_xywh, score=score, maps=maps, search_region_xywh=region))

@@ -162,15 +162,15 @@ def test_overlay_shows_the_response_map_on_the_search_region(make_window, demo, 
     draw(window, (400, 200, 300, 250))
     run_and_wait(qtbot, window, "F")
     overlay = window.overlay
-    assert overlay.isVisible() and overlay.image is not None and overlay.image.max() > 0.4
+    assert overlay.isVisible() and overlay.image is not None and overlay.values.max() > 0.4
     x, y, w, h = window.controller.result_for(131).search_region_xywh
     rect = overlay.mapRectToParent(overlay.boundingRect())
     cx, cy = rect.center().x(), rect.center().y()
     assert (cx, cy) == pytest.approx((x + w / 2, y + h / 2), abs=1e-3)
     assert (rect.width(), rect.height()) == pytest.approx((w, h), abs=1e-3)
-    score = overlay.image.copy()
+    score = overlay.values.copy()
     window.overlay_controls.combo.setCurrentIndex(window.overlay_controls.combo.findData("cls"))
-    assert overlay.image.max() == pytest.approx(1.0, abs=1e-3) and score.max() < 0.6
+    assert overlay.values.max() == pytest.approx(1.0, abs=1e-3) and score.max() < 0.6
     window.overlay_controls.opacity.setValue(20)
     assert overlay.opacity() == pytest.approx(0.2)
     key(window, "H")

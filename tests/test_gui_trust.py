@@ -270,3 +270,76 @@ def test_the_speed_label_has_room_for_its_text(make_window, demo_video, qtbot):
     qtbot.wait(50)
     needed = window.rate_label.fontMetrics().horizontalAdvance("123.4 frames/s")
     assert window.rate_label.width() >= needed
+
+
+# --- 6. the heat map: smooth, see-through, inside the frame, never stale --------------------------
+def test_overlay_rgba_is_smooth_transparent_where_low_and_cut_to_the_frame():
+    import numpy as np
+
+    from siamcross_gui.overlay import UPSAMPLE, overlay_rgba
+
+    yy, xx = np.mgrid[0:16, 0:16].astype(np.float32)
+    values = np.exp(-((xx - 7.5) ** 2 + (yy - 7.5) ** 2) / 8.0).astype(np.float32)
+    rgba, rect = overlay_rgba(values, (100.0, 50.0, 256.0, 256.0), None)
+    assert rgba.shape == (16 * UPSAMPLE, 16 * UPSAMPLE, 4) and rect == (100.0, 50.0, 256.0, 256.0)
+    alpha = rgba[..., 3].astype(int)
+    # no blocks: neighbouring pixels differ by little, where 16 px cells jumped by up to ~100
+    assert np.abs(np.diff(alpha, axis=0)).max() <= 16 and np.abs(np.diff(alpha, axis=1)).max() <= 16
+    assert alpha[0].max() < 40 and alpha[:, 0].max() < 40  # no hard edge at the region border
+    assert alpha.max() > 200 and alpha[5, 5] < 10  # solid at the peak, clear where the map is low
+    # a region hanging over the top-left corner of a 640x480 frame is cut to the frame
+    rgba, rect = overlay_rgba(values, (-64.0, -32.0, 256.0, 256.0), (640, 480))
+    x, y, w, h = rect
+    assert x >= 0 and y >= 0 and x == pytest.approx(0, abs=2) and y == pytest.approx(0, abs=2)
+    assert x + w == pytest.approx(192.0) and y + h == pytest.approx(224.0)
+    assert rgba.shape[1] * (256.0 / (16 * UPSAMPLE)) == pytest.approx(w)
+    assert overlay_rgba(values, (700.0, 10.0, 50.0, 50.0), (640, 480)) is None  # wholly outside
+    faint, _ = overlay_rgba(values, (0.0, 0.0, 64.0, 64.0), None, faint=0.8)
+    assert faint[..., 3].max() <= 0.8 * 255 + 1
+    weighted, _ = overlay_rgba(np.ones_like(values), (0.0, 0.0, 64.0, 64.0), None, weight=values)
+    assert weighted[5, 5, 3] < 10 and weighted[..., 3].max() > 200  # opaque where the weight is, not the value
+
+
+def test_the_heat_map_over_a_frame_corner_stays_in_the_frame_and_under_the_labels(make_window, demo_video,
+                                                                                 qtbot):
+    window = make_window(tracker=MapsTracker(), path=demo_video)
+    key(window, "N")
+    drag_box(window, (10.0, 10.0, 200.0, 160.0))  # the search region reaches past the top-left corner
+    with qtbot.waitSignal(window.controller.propagationFinished, timeout=WAIT_MS):
+        window.controller.propagate("forward", stop_frame=5)
+    overlay = window.overlay
+    rx, ry, rw, rh = window.controller.result_for(5).search_region_xywh
+    assert rx < 0 and ry < 0
+    x, y, w, h = overlay.covered
+    assert overlay.isVisible() and x >= 0 and y >= 0 and x + w <= 1280 and y + h <= 720
+    rect = overlay.mapRectToParent(overlay.boundingRect())
+    assert rect.left() >= 0 and rect.top() >= 0
+    assert overlay.image.shape[2] == 4 and overlay.image.shape[0] > 16 * 4  # RGBA, upsampled
+    tag = window.boxes.boxes[1].tag
+    assert tag.zValue() > overlay.zValue() and window.boxes.boxes[1].zValue() > overlay.zValue()
+    window.overlay_controls.combo.setCurrentIndex(window.overlay_controls.combo.findData("extent"))
+    assert overlay.isVisible() and overlay.image[..., 3].max() <= 0.8 * 255 + 1  # faint: the box shows
+    assert 0.0 < overlay.values.mean() < 0.9  # the extent has structure, not a uniform wash
+
+
+def test_a_correction_or_an_undo_takes_the_old_runs_map_off_the_screen(make_window, demo_video, qtbot):
+    window = make_window(tracker=MapsTracker(), path=demo_video)
+    c = window.controller
+    key(window, "N")
+    drag_box(window, BOX)
+    with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
+        c.propagate("forward", stop_frame=20)
+    c.seek(10)
+    assert window.overlay.isVisible() and c.result_for(10) is not None
+    with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
+        c.set_box(1, (420.0, 210.0, 280.0, 240.0))  # a correction: frame 10 is a keyframe now
+    assert c.result_for(10) is None and not window.overlay.isVisible()
+    window.overlay_controls.cycle()  # another map kind must not bring the stale one back
+    assert not window.overlay.isVisible()
+    c.seek(15)
+    assert window.overlay.isVisible()  # re-tracked after the correction: the new run's map
+    key(window, "Ctrl+Z")  # the correction and its re-tracking go: so do their maps
+    qtbot.waitUntil(lambda: not window.overlay.isVisible(), timeout=5000)
+    assert c.result_for(15) is None and c.result_for(12) is None
+    c.seek(5)
+    assert window.overlay.isVisible()  # frames the undo did not touch keep theirs
