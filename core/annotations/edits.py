@@ -15,15 +15,26 @@ from .model import FrameLabel, Project, Track
 
 @dataclass(frozen=True)
 class TrackAttrs:
-    """A track without its frames: what a TrackOp creates, changes or removes."""
+    """A track without its frames: what a TrackOp creates, changes or removes.
+
+    attributes are sorted (key, value) pairs so the record stays frozen and comparable.
+    """
 
     label: str
     color: str
     hidden: bool
+    name: str = ""
+    locked: bool = False
+    attributes: tuple[tuple[str, str], ...] = ()
 
     @staticmethod
     def of(track: Track) -> "TrackAttrs":
-        return TrackAttrs(track.label, track.color, track.hidden)
+        return TrackAttrs(track.label, track.color, track.hidden, track.name, track.locked,
+                          tuple(sorted(track.attributes.items())))
+
+    def apply_to(self, track: Track) -> None:
+        track.label, track.color, track.hidden = self.label, self.color, self.hidden
+        track.name, track.locked, track.attributes = self.name, self.locked, dict(self.attributes)
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,24 @@ class ProjectOp:
         return ProjectOp(self.name, self.after, self.before)
 
 
-Op = Union[FrameOp, TrackOp, ProjectOp]
+@dataclass(frozen=True)
+class ReviewOp:
+    """A frame becomes reviewed (accepted by a person) or not."""
+
+    frame: int
+    before: bool
+    after: bool
+
+    def inverse(self) -> "ReviewOp":
+        return ReviewOp(self.frame, self.after, self.before)
+
+
+Op = Union[FrameOp, TrackOp, ProjectOp, ReviewOp]
+
+
+def track_of(op: Op) -> int | None:
+    """The track an op changes (None for project-level ops)."""
+    return op.track_id if isinstance(op, (FrameOp, TrackOp)) else None
 
 
 def apply_op(project: Project, op: Op) -> None:
@@ -78,10 +106,16 @@ def apply_op(project: Project, op: Op) -> None:
         if op.after is None:
             project.tracks.pop(op.track_id, None)
         elif op.track_id in project.tracks:
-            track = project.tracks[op.track_id]
-            track.label, track.color, track.hidden = op.after.label, op.after.color, op.after.hidden
+            op.after.apply_to(project.tracks[op.track_id])
         else:
-            project.tracks[op.track_id] = Track(op.track_id, op.after.label, op.after.color, op.after.hidden)
+            track = Track(op.track_id)
+            op.after.apply_to(track)
+            project.tracks[op.track_id] = track
+    elif isinstance(op, ReviewOp):
+        if op.after:
+            project.reviewed.add(op.frame)
+        else:
+            project.reviewed.discard(op.frame)
     elif op.name == "next_track_id":
         project.next_track_id = int(op.after)  # type: ignore[arg-type]
     elif op.name == "classes":
@@ -99,4 +133,4 @@ class Step:
     ops: list[Op] = field(default_factory=list)
 
     def track_ids(self) -> frozenset[int]:
-        return frozenset(op.track_id for op in self.ops if not isinstance(op, ProjectOp))
+        return frozenset(t for t in map(track_of, self.ops) if t is not None)

@@ -73,9 +73,11 @@ def project_to_dict(project: Project) -> dict[str, Any]:
                 "label": track.label,
                 "color": track.color,
                 "hidden": track.hidden,
+                **track_extras_to_dict(track),
                 "frames": [{"frame": f, **label_to_dict(track.frames[f])} for f in sorted(track.frames)],
             }
         )
+    extras = {"reviewed": sorted(project.reviewed)} if project.reviewed else {}
     return {
         "schema": SCHEMA,
         "version": VERSION,
@@ -84,7 +86,20 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         "next_track_id": project.next_track_id,
         "meta": dict(project.meta),
         "tracks": tracks,
+        **extras,
     }
+
+
+def track_extras_to_dict(track: Track) -> dict[str, Any]:
+    """name, locked and attributes, each only when set (files of tracks without them are unchanged)."""
+    data: dict[str, Any] = {}
+    if track.name:
+        data["name"] = track.name
+    if track.locked:
+        data["locked"] = True
+    if track.attributes:
+        data["attributes"] = dict(sorted(track.attributes.items()))
+    return data
 
 
 def project_to_bytes(project: Project) -> bytes:
@@ -222,7 +237,12 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
             raise r.fail(f"tracks[{i}].id", f"repeats track id {track.id}")
         tracks[track.id] = track
     next_track_id = r.integer(data.get("next_track_id", 1), "next_track_id", 1)
-    return Project(media=media, tracks=tracks, classes=classes, next_track_id=next_track_id, meta=meta)
+    reviewed_value = data.get("reviewed", [])
+    if not isinstance(reviewed_value, list):
+        raise r.fail("reviewed", "must be a list of frame indices")
+    reviewed = {r.integer(f, f"reviewed[{i}]", 0) for i, f in enumerate(reviewed_value)}
+    return Project(media=media, tracks=tracks, classes=classes, next_track_id=next_track_id, meta=meta,
+                   reviewed=reviewed)
 
 
 def _track_from_dict(data: Any, where: str, r: _Reader, media: MediaRef | None) -> Track:
@@ -235,6 +255,10 @@ def _track_from_dict(data: Any, where: str, r: _Reader, media: MediaRef | None) 
         label=r.text(r.field(data, "label", where), f"{where}.label"),
         color=color,
         hidden=r.boolean(data.get("hidden", False), f"{where}.hidden"),
+        name=r.text(data.get("name", ""), f"{where}.name"),
+        locked=r.boolean(data.get("locked", False), f"{where}.locked"),
+        attributes={r.text(k, f"{where}.attributes key"): r.text(v, f"{where}.attributes.{k}")
+                    for k, v in r.obj(data.get("attributes", {}), f"{where}.attributes").items()},
     )
     frames_value = r.field(data, "frames", where)
     if not isinstance(frames_value, list):

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from core.errors import FormatError
 
-from .edits import FrameOp, Op, ProjectOp, TrackAttrs, TrackOp, apply_op
+from .edits import FrameOp, Op, ProjectOp, ReviewOp, TrackAttrs, TrackOp, apply_op
 from .io import (
     label_from_dict, label_to_dict, project_file_bytes, project_from_bytes, project_from_dict, project_to_dict,
 )
@@ -131,7 +131,11 @@ def op_to_dict(op: Op) -> dict[str, Any]:
                 "label": None if op.after is None else label_to_dict(op.after)}
     if isinstance(op, TrackOp):
         attrs = None if op.after is None else {"label": op.after.label, "color": op.after.color, "hidden": op.after.hidden}
+        if op.after is not None and (op.after.name or op.after.locked or op.after.attributes):
+            attrs.update(name=op.after.name, locked=op.after.locked, attributes=dict(op.after.attributes))
         return {"op": "track", "track": op.track_id, "attrs": attrs}
+    if isinstance(op, ReviewOp):
+        return {"op": "review", "frame": op.frame, "value": bool(op.after)}
     value = list(op.after) if op.name == "classes" else op.after  # type: ignore[call-overload]
     return {"op": op.name, "value": value}
 
@@ -143,8 +147,13 @@ def op_from_dict(data: dict[str, Any]) -> Op:
         return FrameOp(int(data["track"]), int(data["frame"]), None, label)
     if kind == "track":
         attrs = data["attrs"]
-        after = None if attrs is None else TrackAttrs(str(attrs["label"]), str(attrs["color"]), bool(attrs["hidden"]))
+        after = None if attrs is None else TrackAttrs(
+            str(attrs["label"]), str(attrs["color"]), bool(attrs["hidden"]), str(attrs.get("name", "")),
+            bool(attrs.get("locked", False)),
+            tuple(sorted((str(k), str(v)) for k, v in dict(attrs.get("attributes", {})).items())))
         return TrackOp(int(data["track"]), None, after)
+    if kind == "review":
+        return ReviewOp(int(data["frame"]), not bool(data["value"]), bool(data["value"]))
     if kind == "next_track_id":
         return ProjectOp(kind, None, int(data["value"]))
     if kind == "classes":

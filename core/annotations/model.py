@@ -79,13 +79,22 @@ def propagation_may_replace(current: FrameLabel | None, overwrite: bool = False)
 
 @dataclass
 class Track:
-    """A labelled object: stable id, class label, colour (#rrggbb) and its frames."""
+    """A labelled object: stable id, class label, colour (#rrggbb) and its frames.
+
+    name: what the annotator calls this object ("red car", "player 7"), beside its class;
+    locked: finished and protected: no edit and no propagation changes its frames, class, name
+    or attributes until it is unlocked; attributes: free per-track attributes (CVAT-style
+    key: value text, e.g. "colour": "red").
+    """
 
     id: int
     label: str = "object"
     color: str = "#ff0000"
     hidden: bool = False
     frames: dict[int, FrameLabel] = field(default_factory=dict)
+    name: str = ""
+    locked: bool = False
+    attributes: dict[str, str] = field(default_factory=dict)
 
     def frame_indices(self) -> list[int]:
         return sorted(self.frames)
@@ -125,13 +134,15 @@ class MediaRef:
 
 @dataclass
 class Project:
-    """Everything that is saved: media, tracks by id, the class list and free metadata."""
+    """Everything that is saved: media, tracks by id, the class list, free metadata, and the
+    frames a person reviewed and accepted (reviewed)."""
 
     media: MediaRef | None = None
     tracks: dict[int, Track] = field(default_factory=dict)
     classes: list[str] = field(default_factory=lambda: ["object"])
     next_track_id: int = 1
     meta: dict[str, str] = field(default_factory=dict)
+    reviewed: set[int] = field(default_factory=set)
 
     def new_track_id(self) -> int:
         track_id = max([self.next_track_id, *[t + 1 for t in self.tracks]])

@@ -15,7 +15,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,13 +23,17 @@ import numpy as np
 from core.errors import BoxError, UserError
 
 from .colors import color_for
-from .edits import FrameOp, Op, ProjectOp, Step, TrackAttrs, TrackOp, apply_op
+from .edits import FrameOp, Op, ProjectOp, ReviewOp, Step, TrackAttrs, TrackOp, apply_op, track_of
 from .model import FrameLabel, Project, Provenance, Track, propagation_may_replace
 
 if TYPE_CHECKING:
     from .journal import Journal
 
 DEFAULT_MAX_UNDO = 500
+
+
+class TrackLocked(UserError):
+    """An edit would change a locked track (unlock it first)."""
 
 
 class TrackNotFound(UserError, KeyError):
@@ -137,21 +141,33 @@ class AnnotationStore:
         return self._project.tracks[track_id]
 
     def delete_track(self, track_id: int) -> int:
-        track = self.track(track_id)
+        track = self._unlocked(track_id)
         with self._recording("delete_track", f"Delete track {track_id}") as step:
             self._remove_track(track)
         return step.edit_id
 
     def update_track(
-        self, track_id: int, label: str | None = None, color: str | None = None, hidden: bool | None = None
+        self, track_id: int, label: str | None = None, color: str | None = None, hidden: bool | None = None,
+        name: str | None = None, locked: bool | None = None, attributes: Mapping[str, str] | None = None,
     ) -> int:
+        """Change a track's class (label), colour, visibility, name, lock or attributes.
+
+        A locked track's class, name and attributes stay (TrackLocked); colour, visibility and
+        the lock itself can change.
+        """
         track = self.track(track_id)
         before = TrackAttrs.of(track)
         after = TrackAttrs(
             _check_label(label) if label is not None else before.label,
             _check_color(color) if color is not None else before.color,
             bool(hidden) if hidden is not None else before.hidden,
+            _check_name(name) if name is not None else before.name,
+            bool(locked) if locked is not None else before.locked,
+            _check_attributes(attributes) if attributes is not None else before.attributes,
         )
+        if before.locked and after.locked and (after.label, after.name, after.attributes) != (
+                before.label, before.name, before.attributes):
+            raise TrackLocked(f"Track #{track_id} is locked; unlock it to change its class, name or attributes.")
         with self._recording("update_track", f"Change track {track_id}") as step:
             if after != before:
                 self._do(TrackOp(track_id, before, after))
@@ -161,7 +177,7 @@ class AnnotationStore:
 
     def set_frame(self, track_id: int, frame: int, label: FrameLabel) -> int:
         """Write one label (a correction passes Provenance.MANUAL); returns the edit id for ``join``."""
-        track = self.track(track_id)
+        track = self._unlocked(track_id)
         frame = self._check_frame(frame)
         _check_frame_label(label, frame)
         with self._recording("set_frame", f"Set box of track {track_id} on frame {frame}") as step:
@@ -170,7 +186,7 @@ class AnnotationStore:
 
     def set_frames(self, track_id: int, labels: Mapping[int, FrameLabel], description: str = "Set boxes") -> int:
         """Write many labels as one step, overwriting anything (imports, interpolation the user asked for)."""
-        track = self.track(track_id)
+        track = self._unlocked(track_id)
         checked = self._check_labels(labels)
         with self._recording("set_frame", description) as step:
             for frame, label in checked:
@@ -178,7 +194,7 @@ class AnnotationStore:
         return step.edit_id
 
     def clear_frames(self, track_id: int, frames: Iterable[int]) -> int:
-        track = self.track(track_id)
+        track = self._unlocked(track_id)
         frames = sorted({self._check_frame(f) for f in frames})
         with self._recording("clear_frames", f"Clear {len(frames)} frame(s) of track {track_id}") as step:
             for frame in frames:
@@ -200,6 +216,8 @@ class AnnotationStore:
         """
         track = self.track(track_id)
         checked = self._check_labels(labels)
+        if track.locked:  # never changed by propagation: a run that started before the lock writes nothing
+            return []
         step = self._join_target(join, track_id) if join is not None else None
         if join is not None and step is None and any(s.edit_id == join for s in self._redo):
             return []
@@ -216,7 +234,7 @@ class AnnotationStore:
 
     def split_track(self, track_id: int, frame: int) -> int:
         """Move the frames >= frame into a new track (same label, new colour); returns its id."""
-        track = self.track(track_id)
+        track = self._unlocked(track_id)
         frame = self._check_frame(frame)
         with self._recording("split_track", f"Split track {track_id} at frame {frame}"):
             new_track = self.add_track(track.label)
@@ -245,7 +263,7 @@ class AnnotationStore:
 
     def merge_tracks(self, keep_id: int, other_id: int) -> int:
         """Move other's frames into keep where keep has none (a manual frame beats a non-manual one)."""
-        keep, other = self.track(keep_id), self.track(other_id)
+        keep, other = self._unlocked(keep_id), self._unlocked(other_id)
         if keep_id == other_id:
             raise UserError(f"Track {keep_id} cannot be merged with itself.")
         with self._recording("merge_tracks", f"Merge track {other_id} into {keep_id}") as step:
@@ -255,6 +273,52 @@ class AnnotationStore:
                 if mine is None or (label.is_keyframe and not mine.is_keyframe):
                     self._set(keep, frame, label)
             self._remove_track(other)
+        return step.edit_id
+
+    def set_classes(self, classes: Iterable[str]) -> int:
+        """The project's class list (add, remove, reorder); a class a track uses cannot go."""
+        names = [_check_label(c) for c in classes]
+        if len(set(names)) != len(names):
+            raise UserError("Each class may appear only once in the class list.")
+        used = {t.label for t in self._project.tracks.values()}
+        missing = sorted(used - set(names))
+        if missing:
+            raise UserError(f"The class '{missing[0]}' is used by a track; give the track another class first.")
+        with self._recording("classes", "Change the class list") as step:
+            before = tuple(self._project.classes)
+            if tuple(names) != before:
+                self._do(ProjectOp("classes", before, tuple(names)))
+        return step.edit_id
+
+    def rename_class(self, old: str, new: str) -> int:
+        """Rename a class in the list and in every track that has it, as one undo step."""
+        new = _check_label(new)
+        if old not in self._project.classes:
+            raise UserError(f"There is no class '{old}'.")
+        if new != old and new in self._project.classes:
+            raise UserError(f"There is already a class '{new}'.")
+        locked = sorted(t.id for t in self._project.tracks.values() if t.label == old and t.locked)
+        if locked:
+            raise TrackLocked(f"Track #{locked[0]} of class '{old}' is locked; unlock it to rename the class.")
+        with self._recording("classes", f"Rename class {old} to {new}") as step:
+            before = tuple(self._project.classes)
+            after = tuple(new if c == old else c for c in before)
+            if after != before:
+                self._do(ProjectOp("classes", before, after))
+            for track in sorted(self._project.tracks.values(), key=lambda t: t.id):
+                if track.label == old and new != old:
+                    attrs = TrackAttrs.of(track)
+                    self._do(TrackOp(track.id, attrs, replace(attrs, label=new)))
+        return step.edit_id
+
+    def set_reviewed(self, frames: Iterable[int], reviewed: bool = True) -> int:
+        """Mark frames reviewed (accepted by a person) or not, as one undo step."""
+        frames = sorted({self._check_frame(f) for f in frames})
+        what = "reviewed" if reviewed else "not reviewed"
+        with self._recording("review", f"Mark {len(frames)} frame(s) {what}") as step:
+            for frame in frames:
+                if (frame in self._project.reviewed) != reviewed:
+                    self._do(ReviewOp(frame, not reviewed, reviewed))
         return step.edit_id
 
     @contextmanager
@@ -362,6 +426,12 @@ class AnnotationStore:
                 return step
         return None
 
+    def _unlocked(self, track_id: int) -> Track:
+        track = self.track(track_id)
+        if track.locked:
+            raise TrackLocked(f"Track #{track_id} is locked; unlock it to change it.")
+        return track
+
     def _do(self, op: Op) -> None:
         assert self._open is not None, "ops are recorded inside _recording()"
         apply_op(self._project, op)
@@ -385,9 +455,9 @@ class AnnotationStore:
     def _publish(self, kind: str, ops: list[Op], edit_id: int) -> None:
         if self._journal is not None:
             self._journal.record(kind, ops)
-        frames = frozenset(op.frame for op in ops if isinstance(op, FrameOp))
-        track_ids = frozenset(op.track_id for op in ops if not isinstance(op, ProjectOp))
-        structure = any(not isinstance(op, FrameOp) for op in ops)
+        frames = frozenset(op.frame for op in ops if isinstance(op, (FrameOp, ReviewOp)))
+        track_ids = frozenset(t for t in map(track_of, ops) if t is not None)
+        structure = any(isinstance(op, (TrackOp, ProjectOp)) for op in ops)
         change = Change(kind, track_ids, frames, structure, edit_id)
         errors: list[BaseException] = []
         for listener in list(self._listeners):
@@ -427,6 +497,24 @@ def _check_label(label: str) -> str:
     if not isinstance(label, str) or not label.strip():
         raise UserError("A track label must be a non-empty text.")
     return label.strip()
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str):
+        raise UserError("A track name must be a text.")
+    return " ".join(name.split())
+
+
+def _check_attributes(attributes: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Attributes as sorted (key, value) text pairs; keys must be non-empty."""
+    out = {}
+    for key, value in dict(attributes).items():
+        if not isinstance(key, str) or not key.strip():
+            raise UserError("An attribute needs a name.")
+        if not isinstance(value, str):
+            raise UserError(f"The attribute '{key}' must be a text.")
+        out[key.strip()] = value.strip()
+    return tuple(sorted(out.items()))
 
 
 def _check_color(color: str) -> str:

@@ -153,6 +153,13 @@ def run(args: argparse.Namespace) -> int:
     missing = [t for t in track_ids if t not in project.tracks]
     if missing:
         raise UserError(f"Track {missing[0]} does not exist in {args.project.name}.")
+    locked = [t for t in track_ids if project.tracks[t].locked]
+    if locked:  # a locked track is finished: never re-tracked (apply_step would refuse it anyway)
+        track_ids = tuple(t for t in track_ids if t not in locked)
+        if not track_ids:
+            raise UserError(f"Track {locked[0]} is locked{' (as are the others chosen)' if len(locked) > 1 else ''}; "
+                            "unlock it to propagate it.")
+        print(f"Skipping locked track(s): {', '.join(map(str, locked))}.", file=sys.stderr)
     requests = _requests(project, track_ids, args)
     out = args.out or args.project
     written = replaced = 0

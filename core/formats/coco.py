@@ -66,8 +66,9 @@ def coco_dict(project: Project, video: bool) -> dict[str, Any]:
                 "id": len(annotations) + 1, "image_id": index + 1, "category_id": categories[track.label],
                 "bbox": [x, y, w, h], "area": _area(w, h), "iscrowd": 0,
                 **({"instance_id": track.id, "video_id": 1} if video else {}),
-                "attributes": {"track_id": track.id, "provenance": label.provenance.value, "score": label.score,
-                               "flags": flags_to_dict(label.flags)}})
+                # the track's own attributes first (CVAT reads them here), ours after them so they win
+                "attributes": {**track.attributes, "track_id": track.id, "provenance": label.provenance.value,
+                               "score": label.score, "flags": flags_to_dict(label.flags)}})
     data: dict[str, Any] = {
         "info": {"description": "SiamCross Annotator export", "version": "1.0"},
         "licenses": [],

@@ -217,7 +217,8 @@ def import_mot(src: Path, media: Path | None = None):
     by_key = {(r.frame, r.track_id): r for r in rows if r.conf != 0}
     used: set[tuple[int, int]] = set()
     for known in expected:
-        track = Track(known.id, known.label, known.color, known.hidden)
+        track = Track(known.id, known.label, known.color, known.hidden, name=known.name, locked=known.locked,
+                      attributes=dict(known.attributes))
         for frame, label in known.frames.items():
             key = (frame, known.id)
             if label.box is None:

@@ -156,14 +156,27 @@ def media_from_dict(data: Any, where: str) -> MediaRef | None:
 
 
 def track_header(track: Track) -> dict[str, Any]:
-    return {"id": track.id, "label": track.label, "color": track.color, "hidden": track.hidden}
+    """id, class, colour, visibility, and the name, lock and attributes when set."""
+    header: dict[str, Any] = {"id": track.id, "label": track.label, "color": track.color, "hidden": track.hidden}
+    if track.name:
+        header["name"] = track.name
+    if track.locked:
+        header["locked"] = True
+    if track.attributes:
+        header["attributes"] = dict(sorted(track.attributes.items()))
+    return header
 
 
 def track_from_header(data: Any, where: str) -> Track:
     if not isinstance(data, dict) or isinstance(data.get("id"), bool) or not isinstance(data.get("id"), int):
         raise FormatError(f"{where}: a track needs a whole-number 'id'.")
+    attributes = data.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise FormatError(f"{where}: 'attributes' must be an object.")
     return Track(data["id"], str(data.get("label", "object")), str(data.get("color", "#ff0000")),
-                 bool(data.get("hidden", False)))
+                 bool(data.get("hidden", False)), name=str(data.get("name", "")),
+                 locked=bool(data.get("locked", False)),
+                 attributes={str(k): str(v) for k, v in attributes.items()})
 
 
 def project_to_dict(project: Project) -> dict[str, Any]:

@@ -144,7 +144,8 @@ def import_single(src: Path, fmt: ModuleType, media: Path | None = None) -> Proj
         known = (sidecar.tracks_for(seq_dir) or []) if sidecar else []
         for k, read in enumerate(reads):
             expected = known[k] if k < len(known) else None
-            track = Track(expected.id, expected.label, expected.color, expected.hidden) if expected else \
+            track = Track(expected.id, expected.label, expected.color, expected.hidden, name=expected.name,
+                          locked=expected.locked, attributes=dict(expected.attributes)) if expected else \
                 Track(project.new_track_id(), _foreign_label(read, seq_dir, fmt))
             if track.id in project.tracks:
                 track.id = project.new_track_id()

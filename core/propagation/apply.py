@@ -15,7 +15,7 @@ def apply_step(project: Project, step: PropagationStep, overwrite: bool = False)
     written = 0
     for track_id, label in step.labels.items():
         track = project.tracks[track_id]
-        if not propagation_may_replace(track.frames.get(step.frame), overwrite):
+        if track.locked or not propagation_may_replace(track.frames.get(step.frame), overwrite):
             continue
         track.frames[step.frame] = label
         written += 1
