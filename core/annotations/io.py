@@ -28,6 +28,7 @@ from .model import Flags, FrameLabel, MediaRef, Project, Provenance, Track
 SCHEMA = "siamcross-project"
 VERSION = 1
 _FLAG_DEFAULTS = Flags()
+_CUES = ("distractor", "disagreement")  # optional tracker cues beside the score (files without them load)
 
 
 class ProjectSaveError(UserError):
@@ -43,6 +44,10 @@ def label_to_dict(label: FrameLabel) -> dict[str, Any]:
     }
     if label.score is not None:
         data["score"] = float(label.score)
+    for name in _CUES:
+        value = getattr(label, name)
+        if value is not None:
+            data[name] = float(value)
     flags = label.flags
     for name in ("absent", "occluded", "out_of_view", "cut_by_image", "cover"):
         value = getattr(flags, name)
@@ -177,6 +182,7 @@ def label_from_dict(data: Any, where: str, reader: _Reader | None = None) -> Fra
         choices = ", ".join(p.value for p in Provenance)
         raise r.fail(f"{where}.provenance", f"must be one of {choices}") from None
     score = None if data.get("score") is None else r.number(data["score"], f"{where}.score")
+    cues = {name: None if data.get(name) is None else r.number(data[name], f"{where}.{name}") for name in _CUES}
     cover = data.get("cover")
     if cover is not None and (r.integer(cover, f"{where}.cover") < 0 or cover > 8):
         raise r.fail(f"{where}.cover", "must be an integer from 0 to 8")
@@ -189,7 +195,7 @@ def label_from_dict(data: Any, where: str, reader: _Reader | None = None) -> Fra
     )
     if box is None and not flags.absent:
         raise r.fail(f"{where}.box", "may be null only when absent is true")
-    return FrameLabel(box=box, provenance=provenance, score=score, flags=flags)  # type: ignore[arg-type]
+    return FrameLabel(box=box, provenance=provenance, score=score, flags=flags, **cues)  # type: ignore[arg-type]
 
 
 def media_from_dict(data: Any, r: _Reader) -> MediaRef:

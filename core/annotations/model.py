@@ -45,12 +45,20 @@ class Flags:
 
 @dataclass(frozen=True)
 class FrameLabel:
-    """One track on one frame. box is None only when the target is absent."""
+    """One track on one frame. box is None only when the target is absent.
+
+    distractor and disagreement are what the tracker knew beside its score and a stored label
+    cannot recompute (core.review reads them): the response map's second peak over its first,
+    and 1 - IoU of the forward and backward passes where a fill ran both; None when not
+    recorded (human labels, older projects).
+    """
 
     box: Box | None
     provenance: Provenance
     score: float | None = None
     flags: Flags = Flags()
+    distractor: float | None = None
+    disagreement: float | None = None
 
     @property
     def is_keyframe(self) -> bool:

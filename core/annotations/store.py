@@ -551,8 +551,10 @@ def _check_frame_label(label: FrameLabel, frame: int) -> None:
             raise BoxError(f"Frame {frame} needs a box unless the target is marked absent.")
     else:
         check_box(label.box, frame)
-    if label.score is not None and not (isinstance(label.score, (int, float)) and math.isfinite(label.score)):
-        raise BoxError(f"The score on frame {frame} is not a finite number.")
+    for name in ("score", "distractor", "disagreement"):
+        value = getattr(label, name)
+        if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
+            raise BoxError(f"The {name} on frame {frame} is not a finite number.")
 
 
 def save_store(store: AnnotationStore, path: str | os.PathLike[str]) -> None:
