@@ -13,11 +13,11 @@ from .fusion import FusedBox, fuse_segment
 from .interpolation import guide_towards_linear, interpolate_pair, linear_labels
 from .preview import PropagationPreview, TrackChange, preview_changes
 from .repropagation import repropagation_request
-from .request import DIRECTIONS, FUSION_RULES, METHODS, PropagationRequest, PropagationStep
+from .request import DIRECTIONS, FUSION_RULES, METHODS, PassStop, PropagationRequest, PropagationStep
 from .sources import SequenceSource
 
 __all__ = [
-    "CancelToken", "PropagationRequest", "PropagationStep", "propagate", "repropagation_request",
+    "CancelToken", "PropagationRequest", "PropagationStep", "PassStop", "propagate", "repropagation_request",
     "fuse_segment", "FusedBox", "linear_labels", "interpolate_pair", "guide_towards_linear",
     "tracked_label", "apply_step", "SequenceSource", "DIRECTIONS", "METHODS", "FUSION_RULES",
     "PropagationPreview", "TrackChange", "preview_changes",

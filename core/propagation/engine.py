@@ -32,12 +32,13 @@ from ..annotations.model import Flags, FrameLabel, Project, Provenance
 from ..media.cache import FrameCache
 from ..media.source import MediaInfo
 from ..tracking.protocol import MultiTargetTracker
+from ..review.cues import pass_disagreement, result_distractor
 from ..tracking.result import TrackResult
 from .cancel import CancelToken
 from .fusion import agree_iou_for, fuse_segment
 from .interpolation import ABSENT_INTERPOLATED, guide_towards_linear, interpolate_pair, linear_labels
 from .plan import Pass, Plan, Segment, linear_anchors, linear_frames, plan_directional, plan_fill
-from .request import PropagationRequest, PropagationStep
+from .request import PassStop, PropagationRequest, PropagationStep
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,13 @@ DEFAULT_READ_AHEAD = 8
 READ_AHEAD_MAX_BYTES = 96 * 1024 * 1024
 
 
-def tracked_label(result: TrackResult) -> FrameLabel:
-    """A tracker result as a TRACKED frame label (box as plain floats)."""
+def tracked_label(result: TrackResult, distractor: float | None = None) -> FrameLabel:
+    """A tracker result as a TRACKED frame label (box as plain floats), with its response map's
+    distractor cue (core.review.cues) when the result has maps or the caller measured it."""
+    if distractor is None:
+        distractor = result_distractor(result)
     return FrameLabel(box=tuple(float(v) for v in result.box_xywh), provenance=Provenance.TRACKED,  # type: ignore[arg-type]
-                      score=float(result.score), flags=Flags())
+                      score=float(result.score), flags=Flags(), distractor=distractor)
 
 
 class RecentFrames:
@@ -238,25 +242,32 @@ def _sweep(passes: list[Pass], planned: list[int], step: int, frames: RecentFram
         image = frames.read(frame)
         labels: dict[int, FrameLabel] = {}
         results: dict[int, TrackResult] = {}
+        stops: list[PassStop] = []
         if active:
             outcome = tracker.track_many(image, [p.state for p in active])
             for p, result in zip(active, outcome):
+                distractor = result_distractor(result)
                 if p.segment is not None and p.segment.forward is not None and p.segment.backward is not None:
                     # kept for fusion; the response maps go out in the step, not into memory
                     p.results[frame] = TrackResult(result.box_xywh, result.score)
+                    if distractor is not None:
+                        p.distractors[frame] = distractor
                 results[p.track_id] = result
                 if p.emit and p.writes(frame):
-                    labels[p.track_id] = tracked_label(result)
+                    labels[p.track_id] = tracked_label(result, distractor)
                 p.low_run = p.low_run + 1 if result.score < request.score_threshold else 0
                 if p.low_run >= request.patience:
                     p.stopped = True
+                    stops.append(PassStop(p.track_id, frame, "forward" if step > 0 else "backward", p.low_run,
+                                          request.score_threshold, float(result.score)))
                     log.info("track %d stopped at frame %d after %d low-score frames", p.track_id, frame, p.low_run)
         for p in starting:
             p.state = tracker.init_target(image, p.box)
         if starting:
             remaining_anchors -= 1
         if active:
-            yield PropagationStep(frame=frame, labels=labels, results=results, done=progress[0], total=total)
+            yield PropagationStep(frame=frame, labels=labels, results=results, done=progress[0], total=total,
+                                  stops=tuple(stops))
         if step < 0:
             yield from _fuse_finished(active, frame, request, progress, total)
 
@@ -295,6 +306,18 @@ def fused_labels(seg: Segment, request: PropagationRequest) -> dict[int, FrameLa
             out[frame] = linear.with_(score=0.0)
             continue
         label = FrameLabel(box=tuple(float(v) for v in box.box), provenance=Provenance.TRACKED,  # type: ignore[arg-type]
-                           score=float(box.score))
+                           score=float(box.score), **_fused_cues(seg, frame, box.source))
         out[frame] = guide_towards_linear(label, linear) if request.method == "guided" else label
     return out
+
+
+def _fused_cues(seg: Segment, frame: int, source: str) -> dict[str, float | None]:
+    """The review cues of one fused frame: the distractor of the pass it came from (the larger
+    of the two for a blend) and how far the two passes' boxes are apart there."""
+    assert seg.forward is not None and seg.backward is not None
+    f, b = seg.forward.results.get(frame), seg.backward.results.get(frame)
+    disagreement = pass_disagreement(f.box_xywh, b.box_xywh) if f is not None and b is not None else None
+    peaks = [p.distractors.get(frame) for p, name in ((seg.forward, "forward"), (seg.backward, "backward"))
+             if source in (name, "blend")]
+    known = [v for v in peaks if v is not None]
+    return {"distractor": max(known) if known else None, "disagreement": disagreement}

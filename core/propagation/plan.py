@@ -39,6 +39,7 @@ class Pass:
     results: dict[int, TrackResult] = field(default_factory=dict)
     stopped: bool = False
     low_run: int = 0
+    distractors: dict[int, float] = field(default_factory=dict)  # kept beside results for fusion
 
     def planned_frames(self) -> range:
         return range(self.anchor + self.step, self.last + self.step, self.step)

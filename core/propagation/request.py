@@ -67,6 +67,30 @@ class PropagationRequest:
 
 
 @dataclass(frozen=True)
+class PassStop:
+    """A pass that stopped on low scores: where, which way, and why (for the user).
+
+    frame: the 0-based frame on which the low run reached the request's patience (the pass
+    wrote it, with its low score, and nothing after it); low_frames: that run's length;
+    threshold: the request's score threshold; score: the score on `frame`.
+    """
+
+    track_id: int
+    frame: int
+    direction: str  # "forward" | "backward"
+    low_frames: int
+    threshold: float
+    score: float
+
+    def message(self) -> str:
+        """One sentence, frames counted from 1 as the app shows them."""
+        run = "1 frame" if self.low_frames == 1 else f"{self.low_frames} frames"
+        pass_name = "" if self.direction == "forward" else " going backward"
+        return (f"Track {self.track_id} stopped{pass_name} at frame {self.frame + 1}: "
+                f"score below {self.threshold:.2f} for {run} ({self.score:.2f} there)")
+
+
+@dataclass(frozen=True)
 class PropagationStep:
     """One frame's worth of results, streamed as soon as it exists.
 
@@ -74,6 +98,7 @@ class PropagationStep:
       "fill" pass is still running. results: the raw tracker output per track (for overlays);
       empty for steps that only carry fused or interpolated labels. done / total: tracking
       steps done so far and planned (progress; done may jump when passes stop early).
+      stops: the passes that stopped on this frame because their scores stayed low.
     """
 
     frame: int
@@ -81,3 +106,4 @@ class PropagationStep:
     results: dict[int, TrackResult] = field(default_factory=dict)
     done: int = 0
     total: int = 0
+    stops: tuple[PassStop, ...] = ()

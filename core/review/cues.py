@@ -1,0 +1,55 @@
+"""The two cues a stored label cannot recompute, taken from the tracker while it runs.
+
+A second response peak close to the first means the tracker saw another thing that looked
+like its target (a distractor): the box may sit on either one. Where a fill ran both passes,
+two passes that end on different boxes cannot both be right. Both are a single float per
+frame, stored with the label (FrameLabel.distractor, FrameLabel.disagreement).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..propagation.boxes import iou_xywh
+from ..tracking.result import TrackResult
+
+PEAK_RADIUS = 3
+"""Cells around the first peak that belong to it (on a stride-8 grid, about the half-size of a
+target in the search crop); a second peak must lie outside them. Chosen on ../shared/data/train."""
+
+
+def distractor_ratio(score_map: np.ndarray, radius: int = PEAK_RADIUS) -> float:
+    """The highest local maximum outside the first peak's square neighbourhood over the first
+    peak, in [0, 1]; 0.0 for a map without a second peak or without any response.
+
+    score_map: HxW float response map (the fused score, before the cosine window).
+    """
+    response = np.nan_to_num(np.asarray(score_map, dtype=np.float32), nan=0.0)
+    if response.ndim != 2 or response.size == 0:
+        return 0.0
+    height, width = response.shape
+    row, col = np.unravel_index(int(np.argmax(response)), response.shape)
+    first = float(response[row, col])
+    if first <= 0.0:
+        return 0.0
+    padded = np.pad(response, 1, constant_values=-np.inf)
+    neighbours = np.max(np.stack([padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width]
+                                  for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]), axis=0)
+    rows, cols = np.mgrid[:height, :width]
+    outside = (np.abs(rows - row) > radius) | (np.abs(cols - col) > radius)
+    peaks = (response >= neighbours) & outside
+    if not peaks.any():
+        return 0.0
+    return float(min(max(float(response[peaks].max()) / first, 0.0), 1.0))
+
+
+def result_distractor(result: TrackResult) -> float | None:
+    """distractor_ratio of a tracker result's fused map; None for trackers without maps."""
+    maps = result.maps
+    return None if maps is None else distractor_ratio(maps.score)
+
+
+def pass_disagreement(forward_box: Sequence[float], backward_box: Sequence[float]) -> float:
+    """1 - IoU of the two passes' boxes on one frame: 0 where they agree exactly, 1 where they do not touch."""
+    return 1.0 - iou_xywh(forward_box, backward_box)
