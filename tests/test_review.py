@@ -15,7 +15,7 @@ import pytest
 from core.annotations.io import label_from_dict, label_to_dict, project_from_bytes, project_to_bytes
 from core.annotations.model import FrameLabel, Project, Provenance, Track
 from core.propagation import PropagationRequest, apply_step, propagate
-from core.review import build_queue, walk
+from core.review import ReviewWalk, build_queue, walk
 from core.review.cues import distractor_ratio, pass_disagreement
 from core.review.features import FEATURES, track_features
 from core.review.fit import RULED, fit_logistic, with_ruled
@@ -130,6 +130,27 @@ def test_walk_goes_down_the_queue_and_back_and_restarts_when_its_frame_left_the_
     assert walk(queue, queue[0].key, -1) is None
     assert walk(queue, queue[-1].key, +1) is None
     assert walk(queue, (1, 0), +1) == 0  # a keyframe now: not in the queue, start at the top
+
+
+def test_frames_a_person_marked_reviewed_leave_the_queue():
+    track = smooth_track()
+    track.frames[25] = track.frames[25].with_(score=0.1)
+    project = project_of(track)
+    assert first(project).frame == 25
+    project.reviewed = {25}
+    assert 25 not in {item.frame for item in build_queue(project)}
+
+
+def test_the_walk_says_why_it_stops_and_starts_again_from_the_top():
+    project = project_of(smooth_track(frames=4))
+    walker = ReviewWalk()
+    steps = [walker.step(project, None, +1) for _ in range(4)]
+    assert [s.index for s in steps[:3]] == [0, 1, 2]
+    assert steps[0].message().startswith("Review 1/3: track 1, frame ")
+    assert steps[3].startswith("End of the review queue (3 frames)")
+    assert walker.step(project, None, +1).index == 0
+    assert walker.step(project, None, -1).startswith("Already at the most suspicious frame")
+    assert ReviewWalk().step(project_of(Track(id=1)), None, +1).startswith("Nothing to review")
 
 
 def test_distractor_ratio_is_the_second_peak_over_the_first():

@@ -1,7 +1,8 @@
 """The review queue of a project: derived frames, most suspicious first, and a way to walk it.
 
-Human labels (manual keyframes, imported labels) are never in it: a person drew them. The
-queue is rebuilt from the project each time it is asked for, so a correction (and the
+Human labels (manual keyframes, imported labels) are never in it: a person drew them; nor
+are frames a person marked reviewed (Project.reviewed), though their labels still count as
+the track's history. The queue is rebuilt from the project each time it is asked for, so a correction (and the
 re-propagation it sets off) is reflected at the next step.
 """
 from __future__ import annotations
@@ -65,6 +66,7 @@ def build_queue(project: Project, track_ids: Iterable[int] | None = None,
     suspicious first (ties: earlier frame, then lower track id)."""
     weights = weights or default_weights()
     chosen = sorted(project.tracks) if track_ids is None else sorted(set(track_ids) & set(project.tracks))
+    accepted = getattr(project, "reviewed", set())
     items: list[ReviewItem] = []
     for track_id in chosen:
         table = track_features(series_of(project.tracks[track_id]))
@@ -73,7 +75,8 @@ def build_queue(project: Project, track_ids: Iterable[int] | None = None,
         suspicion = weights.suspicion(table.rows)
         evidence = _strongest(weights.names, weights.contributions(table.rows))
         items.extend(ReviewItem(track_id, int(f), float(s), e, facts)
-                     for f, s, e, facts in zip(table.frames, suspicion, evidence, table.facts))
+                     for f, s, e, facts in zip(table.frames, suspicion, evidence, table.facts)
+                     if int(f) not in accepted)
     items.sort(key=lambda item: (-item.suspicion, item.frame, item.track_id))
     return items
 
