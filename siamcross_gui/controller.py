@@ -81,6 +81,7 @@ class Controller(QtCore.QObject):
         self._run_started = 0.0
         self._run_done = 0
         self._run_total = 0
+        self.run_stops: list = []  # core.propagation.PassStop of the last run: where passes stopped, and why
         self._follow = True
         self._apply_timer = QtCore.QTimer(self)
         self._apply_timer.setInterval(APPLY_INTERVAL_MS)
@@ -478,6 +479,7 @@ class Controller(QtCore.QObject):
         self._run_started = time.perf_counter()
         self._run_done = 0
         self._run_total = 0
+        self.run_stops = []
         self.worker.configure(self.settings.model, self.settings.device)
         self.worker.submit(self.project, request)
         self._apply_timer.start()
@@ -495,6 +497,7 @@ class Controller(QtCore.QObject):
         if streamed.frame_bgr is not None:
             self._pending_image = (step.frame, streamed.frame_bgr)
         self._run_done, self._run_total = step.done, step.total
+        self.run_stops.extend(getattr(step, "stops", ()))
 
     def _apply_pending(self) -> None:
         """Apply the streamed steps as one batch per track, joined to the run's undo step."""

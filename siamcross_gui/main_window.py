@@ -9,9 +9,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.errors import UserError
 from core.media import MediaMismatch, MediaMissing
+from core.review import ReviewWalk
 
 from .box_items import BoxLayer, BoxView, tag_text
-from .confidence import next_after, previous_before
 from .controller import Controller
 from .export_dialog import ExportDialog
 from .frame_view import FrameView
@@ -83,6 +83,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._timeline_timer.setInterval(TIMELINE_REFRESH_MS)
         self._timeline_timer.timeout.connect(self._refresh_timeline)
         self._timeline_changes = TimelineChanges()
+        self.review = ReviewWalk()  # ] and [ walk the review queue from the last frame they showed
         self._play_timer = QtCore.QTimer(self)
         self._play_timer.timeout.connect(self._play_tick)
         self.bindings = {}
@@ -540,18 +541,25 @@ class MainWindow(QtWidgets.QMainWindow):
             c.step(1)
 
     def next_low_confidence(self) -> None:
-        frame = next_after(self.timeline.low_frames, self.controller.frame)
-        if frame is None:
-            self.statusBar().showMessage("No low-confidence frame after this one.", 3000)
-        else:
-            self.controller.seek(frame)
+        self._walk_review(1)
 
     def prev_low_confidence(self) -> None:
-        frame = previous_before(self.timeline.low_frames, self.controller.frame)
-        if frame is None:
-            self.statusBar().showMessage("No low-confidence frame before this one.", 3000)
-        else:
-            self.controller.seek(frame)
+        self._walk_review(-1)
+
+    def _walk_review(self, step: int) -> None:
+        """] / [: the next / previous frame of the review queue (core.review) of the selected track,
+        or of every shown track when none is selected; the status bar says why it is suspicious."""
+        c = self.controller
+        if c.project is None:
+            return
+        ids = [c.selected] if c.selected in c.project.tracks else \
+            [t.id for t in c.project.tracks.values() if not t.hidden]
+        landed = self.review.step(c.project, ids, step)
+        if isinstance(landed, str):
+            self.statusBar().showMessage(landed, 5000)
+            return
+        c.seek(landed.item.frame)
+        self.statusBar().showMessage(landed.message(), 15000)
 
     def _jump_keyframe(self, direction: int) -> None:
         track = self.controller.track(self.controller.selected)
@@ -654,7 +662,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress.hide()
         self.cancel_button.hide()
         self.rate_label.setText("")
-        self.statusBar().showMessage("Propagation cancelled." if cancelled else "Propagation finished.", 5000)
+        stops = [stop.message() for stop in self.controller.run_stops]
+        if stops:  # where and why passes stopped, not just that the run ended
+            more = f"; {len(stops) - 3} more tracks stopped" if len(stops) > 3 else ""
+            self.statusBar().showMessage("; ".join(stops[:3]) + more + ".", 20000)
+        else:
+            self.statusBar().showMessage("Propagation cancelled." if cancelled else "Propagation finished.", 5000)
         self._refresh_all()
         self._timeline_timer.stop()
         self._refresh_timeline()
