@@ -231,3 +231,27 @@ def test_features_of_a_track_without_derived_frames_are_empty():
     table = track_features(series_of(track))
     assert table.rows.shape == (0, len(FEATURES))
     assert build_queue(project_of(track)) == []
+
+
+def test_the_cli_says_where_a_track_stopped_and_why(videos_dir, tmp_path, monkeypatch, capsys):
+    from core.annotations.io import save_project
+    from core.cli import main
+    from core.media import open_media
+    from core.tracking import IdentityTracker
+
+    class Fading(IdentityTracker):
+        calls = 0
+
+        def track_many(self, frame_bgr, targets):
+            Fading.calls += 1
+            return [TrackResult(r.box_xywh, 0.1 if Fading.calls >= 10 else 0.9)
+                    for r in super().track_many(frame_bgr, targets)]
+
+    with open_media(videos_dir / "bikes.mp4") as source:
+        media = source.to_media_ref()
+    track = Track(id=3, frames={0: FrameLabel((300.0, 100.0, 60.0, 80.0), Provenance.MANUAL)})
+    path = tmp_path / "project.json"
+    save_project(Project(media=media, tracks={3: track}), path)
+    monkeypatch.setattr("core.commands.propagate._tracker", lambda model, device: Fading())
+    assert main(["propagate", str(path), "--track", "3"]) == 0
+    assert "Track 3 stopped at frame 13: score below 0.30 for 3 frames (0.10 there)." in capsys.readouterr().err

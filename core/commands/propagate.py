@@ -163,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
     requests = _requests(project, track_ids, args)
     out = args.out or args.project
     written = replaced = 0
+    stops: list[str] = []  # where passes stopped on low scores, and why: said at the end
     with _open_source(project, args.project) as source:
         plan = _preview(project, requests, source.info.frame_count)
         if not plan.frame_count:  # every track ends where it starts (at a human label): no model to load
@@ -183,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
                     done, swapped = _apply_and_journal(project, step, journal, args.overwrite)
                     written += done
                     replaced += swapped
+                    stops.extend(stop.message() for stop in step.stops)
                     bar.update(step.done, step.total, force=step.done == step.total)
         except KeyboardInterrupt:
             bar.end()
@@ -201,6 +203,8 @@ def run(args: argparse.Namespace) -> int:
     save_project(project, out)
     journal.discard()
     print(f"Wrote {written} frame labels for {len(track_ids)} track(s) to {out}.", file=sys.stderr)
+    for stop in stops:
+        print(f"{stop}.", file=sys.stderr)
     if args.overwrite:
         print(f"Replaced {replaced} imported label{'' if replaced == 1 else 's'} (--overwrite).", file=sys.stderr)
     else:
