@@ -16,7 +16,7 @@ from core.annotations.io import label_from_dict, label_to_dict, project_from_byt
 from core.annotations.model import FrameLabel, Project, Provenance, Track
 from core.propagation import PropagationRequest, apply_step, propagate
 from core.review import ReviewWalk, build_queue, walk
-from core.review.cues import distractor_ratio, pass_disagreement
+from core.review.cues import distractor_ratio
 from core.review.features import FEATURES, track_features
 from core.review.fit import RULED, fit_logistic, with_ruled
 from core.review.model import ReviewWeights
@@ -160,8 +160,6 @@ def test_distractor_ratio_is_the_second_peak_over_the_first():
     assert distractor_ratio(bump(12, 12, 0.9) + bump(12, 22, 0.6)) == pytest.approx(0.6 / 0.9, abs=0.01)
     assert distractor_ratio(bump(12, 12, 0.9) + bump(12, 14, 0.8)) < 0.1  # inside the first peak: the same thing
     assert distractor_ratio(np.zeros((25, 25))) == 0.0
-    assert pass_disagreement((0, 0, 10, 10), (0, 0, 10, 10)) == 0.0
-    assert pass_disagreement((0, 0, 10, 10), (20, 0, 10, 10)) == 1.0
 
 
 def test_cues_are_saved_with_the_label_and_old_files_still_load():

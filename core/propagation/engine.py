@@ -31,9 +31,10 @@ import numpy as np
 from ..annotations.model import Flags, FrameLabel, Project, Provenance
 from ..media.cache import FrameCache
 from ..media.source import MediaInfo
+from ..review.cues import result_distractor
 from ..tracking.protocol import MultiTargetTracker
-from ..review.cues import pass_disagreement, result_distractor
 from ..tracking.result import TrackResult
+from .boxes import iou_xywh
 from .cancel import CancelToken
 from .fusion import agree_iou_for, fuse_segment
 from .interpolation import ABSENT_INTERPOLATED, guide_towards_linear, interpolate_pair, linear_labels
@@ -316,7 +317,7 @@ def _fused_cues(seg: Segment, frame: int, source: str) -> dict[str, float | None
     of the two for a blend) and how far the two passes' boxes are apart there."""
     assert seg.forward is not None and seg.backward is not None
     f, b = seg.forward.results.get(frame), seg.backward.results.get(frame)
-    disagreement = pass_disagreement(f.box_xywh, b.box_xywh) if f is not None and b is not None else None
+    disagreement = 1.0 - iou_xywh(f.box_xywh, b.box_xywh) if f is not None and b is not None else None
     peaks = [p.distractors.get(frame) for p, name in ((seg.forward, "forward"), (seg.backward, "backward"))
              if source in (name, "blend")]
     known = [v for v in peaks if v is not None]

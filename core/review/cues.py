@@ -2,17 +2,18 @@
 
 A second response peak close to the first means the tracker saw another thing that looked
 like its target (a distractor): the box may sit on either one. Where a fill ran both passes,
-two passes that end on different boxes cannot both be right. Both are a single float per
-frame, stored with the label (FrameLabel.distractor, FrameLabel.disagreement).
+two passes that end on different boxes cannot both be right (the engine stores 1 - their
+IoU). Both are a single float per frame, stored with the label (FrameLabel.distractor,
+FrameLabel.disagreement).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..propagation.boxes import iou_xywh
-from ..tracking.result import TrackResult
+if TYPE_CHECKING:  # the engine imports this module: nothing here may import core.propagation
+    from ..tracking.result import TrackResult
 
 PEAK_RADIUS = 3
 """Cells around the first peak that belong to it (on a stride-8 grid, about the half-size of a
@@ -34,22 +35,19 @@ def distractor_ratio(score_map: np.ndarray, radius: int = PEAK_RADIUS) -> float:
     if first <= 0.0:
         return 0.0
     padded = np.pad(response, 1, constant_values=-np.inf)
-    neighbours = np.max(np.stack([padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width]
-                                  for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]), axis=0)
-    rows, cols = np.mgrid[:height, :width]
-    outside = (np.abs(rows - row) > radius) | (np.abs(cols - col) > radius)
-    peaks = (response >= neighbours) & outside
+    neighbours = np.full_like(response, -np.inf)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy != 1 or dx != 1:
+                np.maximum(neighbours, padded[dy:dy + height, dx:dx + width], out=neighbours)
+    peaks = response >= neighbours  # local maxima
+    peaks[max(row - radius, 0):row + radius + 1, max(col - radius, 0):col + radius + 1] = False
     if not peaks.any():
         return 0.0
     return float(min(max(float(response[peaks].max()) / first, 0.0), 1.0))
 
 
-def result_distractor(result: TrackResult) -> float | None:
+def result_distractor(result: "TrackResult") -> float | None:
     """distractor_ratio of a tracker result's fused map; None for trackers without maps."""
     maps = result.maps
     return None if maps is None else distractor_ratio(maps.score)
-
-
-def pass_disagreement(forward_box: Sequence[float], backward_box: Sequence[float]) -> float:
-    """1 - IoU of the two passes' boxes on one frame: 0 where they agree exactly, 1 where they do not touch."""
-    return 1.0 - iou_xywh(forward_box, backward_box)
