@@ -16,8 +16,8 @@ if TYPE_CHECKING:  # the engine imports this module: nothing here may import cor
     from ..tracking.result import TrackResult
 
 PEAK_RADIUS = 3
-"""Cells around the first peak that belong to it (on a stride-8 grid, about the half-size of a
-target in the search crop); a second peak must lie outside them. Chosen on ../shared/data/train."""
+"""Cells around the first peak that belong to it (about half a target's size on the response
+grid); a second peak must lie outside them. Chosen on ../shared/data/train."""
 
 
 def distractor_ratio(score_map: np.ndarray, radius: int = PEAK_RADIUS) -> float:

@@ -14,8 +14,9 @@ from .model import ReviewWeights
 
 FITTED = ("sustained_drop", "low", "size_drift", "distractor_rise", "motion")
 """The features whose weights are fitted. Leave-one-sequence-out runs on train/ chose the first
-three; the distractor's rise and the motion jump cost those runs almost nothing and catch the
-failure train/ has few of (a box that hops to a look-alike), so they stay."""
+three; the distractor's rise and the motion jump cost those runs almost nothing and stand for
+the failure train/ has few of (a box that hops to a look-alike), so a refit for another model
+can weigh them (for lite the distractor's weight comes out near zero)."""
 L2 = 0.1
 RULED = ("disagreement", "interpolated")
 """Features forward runs never produce, so they cannot be fitted on them: each gets the weight
