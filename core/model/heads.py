@@ -91,12 +91,14 @@ class OAINHeads(nn.Module):
         nn.init.zeros_(self.cls_logits.bias)
         self.log_max = math.log(max_size / stride)
 
-    def forward(self, cls_features: Tensor, reg_features: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """-> (cls logits [B,1,H,W], align logits [B,1,H,W], reg [B,4,H,W] pixels >= 0)."""
+    def forward(self, cls_features: Tensor, reg_features: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """-> (cls logits [B,1,H,W], align logits [B,1,H,W], reg [B,4,H,W] pixels >= 0, the cls
+        tower's output that the logits are a linear layer of [B,C,H,W])."""
         cls_attended = self.channel_attention(cls_features)
         reg_attended = self.spatial(reg_features, cls_attended)
-        cls = self.cls_logits(self.cls_tower(cls_attended))
+        tower_out = self.cls_tower(cls_attended)
+        cls = self.cls_logits(tower_out)
         raw = self.reg_scale * self.reg_raw(self.reg_tower(reg_attended))
         reg = self.stride * torch.exp(raw.clamp(max=self.log_max))
         align = self.adca(reg_attended, reg)
-        return cls, align, reg
+        return cls, align, reg, tower_out

@@ -99,11 +99,13 @@ class MobileOAINHeads(nn.Module):
         nn.init.constant_(self.reg_raw.bias, math.log(2.0 * stride))
         self.log_max = math.log(max_size)
 
-    def forward(self, cls_corr: Tensor, reg_corr: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, cls_corr: Tensor, reg_corr: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """-> (cls logits, align logits, reg, the cls tower output the logits are a linear layer of)."""
         cls_attended = self.cls_attention(cls_corr)
         reg_attended = self.reg_attention(reg_corr)
         reg_features = reg_attended + self.spatial_gate * self.spatial(reg_attended, cls_attended)
-        cls = self.cls_logits(self.cls_tower(cls_attended))
+        tower_out = self.cls_tower(cls_attended)
+        cls = self.cls_logits(tower_out)
         reg = torch.exp(self.reg_raw(self.reg_tower(reg_features)).clamp(max=self.log_max))
         align = self.adca(reg_features, reg)
-        return cls, align, reg
+        return cls, align, reg, tower_out

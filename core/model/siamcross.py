@@ -31,6 +31,7 @@ class HeadOutput:
     cls_logits: Tensor
     align_logits: Tensor
     reg: Tensor
+    cls_features: Tensor | None = None  # the cls tower output, kept only when decode is asked to
 
     def fused_score(self, omega: float) -> Tensor:
         """((1 - ω) σ(cls) + σ(align)) / (2 - ω), [B, 1, H, W] in [0, 1]."""
@@ -147,8 +148,11 @@ class SiamCrossNet(nn.Module):
         """search [B, 3, S, S] BGR 0..255 -> neck features per level [B, C, Hx, Wx]."""
         return self.neck_features(self.backbone_features(search))
 
-    def decode(self, template: TemplateEncoding, search_features: list[Tensor]) -> HeadOutput:
-        """SCAN, xcorr and heads. A search batch of 1 is shared by all template targets."""
+    def decode(self, template: TemplateEncoding, search_features: list[Tensor],
+               keep_cls_features: bool = False) -> HeadOutput:
+        """SCAN, xcorr and heads. A search batch of 1 is shared by all template targets.
+        keep_cls_features: also return the cls tower output (online adaptation refits the
+        linear layer on it, core.tracking.adaptation)."""
         batch = template.batch_size
         if search_features[0].shape[0] == 1 and batch > 1:
             search_features = [f.expand(batch, -1, -1, -1) for f in search_features]
@@ -157,8 +161,9 @@ class SiamCrossNet(nn.Module):
             z, x = self.scan[level](z, x, template.mask)
             cls_maps.append(self.cls_xcorr[level](z, x))
             reg_maps.append(self.reg_xcorr[level](z, x))
-        cls, align, reg = self.heads(self.cls_fusion(cls_maps), self.reg_fusion(reg_maps))
-        return HeadOutput(cls_logits=cls, align_logits=align, reg=reg)
+        cls, align, reg, tower_out = self.heads(self.cls_fusion(cls_maps), self.reg_fusion(reg_maps))
+        return HeadOutput(cls_logits=cls, align_logits=align, reg=reg,
+                          cls_features=tower_out if keep_cls_features else None)
 
     def forward(self, template: Tensor, template_box: Tensor, search: Tensor) -> HeadOutput:
         return self.decode(self.encode_template(template, template_box), self.encode_search(search))

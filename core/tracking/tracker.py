@@ -20,14 +20,16 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from core.model import PostprocessConfig, SiamCrossNet, TemplateEncoding, load_model
+from core.model import HeadOutput, PostprocessConfig, SiamCrossNet, TemplateEncoding, load_model
 
+from .adaptation import AdaptationConfig, AdaptedClassifier, BoxCalibration, Evidence, adapted_logits, calibrate, \
+    fit_classifier, view_labels
 from .crops import CropWindow, channel_mean, context_size, crop_many, crop_window, padding_for, search_size_for
 from .device import DeviceChoice, cpu_fallback, is_out_of_memory, resolve_device
 from .inference import InferencePrep, prepare_for_inference, use_cpu_kernels
 from .inputs import MIN_BOX_SIDE, check_frame, clip_box, normalise_box
 from .passes import PassRunner, is_small, split_evenly
-from .postprocess import cosine_window, decide
+from .postprocess import cosine_window, decide, predicted_boxes
 from .result import ResponseMaps, TrackResult
 from .runtime import keep_freed_memory
 from .shared_search import SharedSearchConfig, plan_search, shared_response_maps
@@ -51,7 +53,8 @@ class TargetState:
     is the smoothed tracker size, the centre is kept inside the frame.
     template_crop / template_box_xyxy: the 127 px crop and its box, kept so the encoding
     can be rebuilt on another device (GPU out of memory -> CPU); generation says which
-    device placement of the tracker the encoding belongs to.
+    device placement of the tracker the encoding belongs to. classifier: the target's adapted
+    last classification layer (``adapt_target``), None while it uses the offline one.
     """
 
     template: TemplateEncoding
@@ -60,6 +63,7 @@ class TargetState:
     template_crop: np.ndarray
     template_box_xyxy: np.ndarray
     generation: int = 0
+    classifier: AdaptedClassifier | None = None
 
     @property
     def box_xywh(self) -> tuple[float, float, float, float]:
@@ -195,6 +199,78 @@ class SiamCrossTracker:
             return []
         return self._run_with_fallback(lambda: self._stepped(lambda: self._track_batch(frame, list(targets))))
 
+    def adapt_target(self, state: TargetState, evidence: Sequence[Evidence],
+                     config: AdaptationConfig | None = None) -> AdaptedClassifier | None:
+        """Teach a just-initialised target what the person's keyframes say (core.tracking.adaptation):
+        a refitted last classification layer and the person's box convention. Call it right after
+        ``init_target`` (the state still holds the drawn box). Returns what was learnt, or None (the
+        offline model is kept) for a single view without any correction."""
+        config = config or AdaptationConfig()
+        views = list(evidence)
+        if len(views) > config.max_views:  # the first box and the most recent ones
+            views = views[:1] + views[-(config.max_views - 1):]
+        wrong = sum(len(v.wrong_boxes) for v in views)
+        if len(views) < 2 and wrong == 0:
+            state.classifier = None
+            return None
+        crops, labels, truths, own_views = [], [], [], []
+        cells = torch.as_tensor(self._cells, dtype=torch.float32)
+        for view in views:
+            frame = check_frame(view.frame_bgr)
+            height, width = frame.shape[:2]
+            truth = normalise_box(view.box_xywh, width, height)
+            centres = [truth] + [normalise_box(b, width, height) for b in view.wrong_boxes]
+            for index, (x, y, w, h) in enumerate(centres):
+                side = search_size_for(context_size(w, h, self._context), self._template_size, self._search_size)
+                window = crop_window((x + w / 2.0, y + h / 2.0), side, self._search_size)
+                crop_box = window.box_to_crop_xyxy(truth)
+                if index == 0:
+                    own_views.append(len(crops))
+                    truths.append(crop_box)
+                crops.append(crop_many(frame, [window])[0])
+                labels.append(view_labels(crop_box, [window.box_to_crop_xyxy(b) for b in centres[1:]], cells,
+                                          config.hard_negative_weight))
+        out = self._run_with_fallback(lambda: self._stepped(lambda: self._view_outputs(np.stack(crops), state)))
+        weight = bias = None
+        if config.refit_classifier:
+            layer = self._net.heads.cls_logits
+            weight, bias = fit_classifier(out.cls_features, labels, layer.weight.detach().reshape(-1).float().cpu(),
+                                          layer.bias.detach().reshape(()).float().cpu(), config)
+        calibration = BoxCalibration()
+        if config.calibrate_boxes:
+            predicted = self._peak_boxes(out, own_views, truths)
+            drawn = [(b[0], b[1], b[2] - b[0], b[3] - b[1]) for b in truths]
+            calibration = calibrate(drawn, predicted, config.calibration_prior_views)
+            state.center_xy, state.size_wh = calibration.to_network(state.center_xy, state.size_wh)
+        state.classifier = AdaptedClassifier(weight, bias, views=len(views), wrong_views=wrong,
+                                             calibration=calibration)
+        return state.classifier
+
+    def _view_outputs(self, crops: np.ndarray, state: TargetState) -> HeadOutput:
+        """The network's outputs on n search crops under one template, on the CPU in float32,
+        with the cls tower's output kept."""
+        with torch.inference_mode():
+            template = TemplateEncoding.cat([state.template] * len(crops))
+            out = self._net.decode(template, self._net.encode_search(self._to_input(crops)), keep_cls_features=True)
+            assert out.cls_features is not None
+            cpu = lambda t: t.to("cpu", torch.float32)  # noqa: E731
+            return HeadOutput(cpu(out.cls_logits), cpu(out.align_logits), cpu(out.reg), cpu(out.cls_features))
+
+    def _peak_boxes(self, out: HeadOutput, rows: list[int], truths: list[np.ndarray]) -> list[tuple[float, ...]]:
+        """The box the tracker would report on each view centred on its drawn box (x, y, w, h crop px):
+        the regression at the cell the post-processing picks, unsmoothed."""
+        maps = out.stacked_maps(self._omega).numpy()[rows]
+        sizes = np.array([[b[2] - b[0], b[3] - b[1]] for b in truths], dtype=np.float64)
+        post = self._post
+        decision = decide(maps[:, 2], maps[:, 3:7], self._cells, sizes, self._window, post.window_influence,
+                          post.penalty_k, post.size_lr)
+        cx, cy, w, h = predicted_boxes(maps[:, 3:7].astype(np.float64), self._cells)
+        boxes = []
+        for i, (row, col) in enumerate(decision.index):
+            bw, bh = float(w[i, row, col]), float(h[i, row, col])
+            boxes.append((float(cx[i, row, col]) - bw / 2, float(cy[i, row, col]) - bh / 2, bw, bh))
+        return boxes
+
     # -- internals --------------------------------------------------------------------
     def _pass_runner(self) -> PassRunner:
         parallel = self._parallel_request
@@ -253,12 +329,25 @@ class SiamCrossTracker:
     def _response_maps(self, crops: np.ndarray, states: list[TargetState]) -> np.ndarray:
         """One network pass over search crops [n, S, S, 3] -> float32 [n, 7, H, W] numpy maps
         (cls, align, fused score, then reg l, r, t, b), copied to the host in one transfer."""
+        adapted = [i for i, s in enumerate(states) if s.classifier is not None and s.classifier.weight is not None]
         with torch.inference_mode():
             x = self._to_input(crops)
             template = states[0].template if len(states) == 1 else TemplateEncoding.cat([s.template for s in states])
-            out = self._net.decode(template, self._net.encode_search(x))
+            out = self._net.decode(template, self._net.encode_search(x), keep_cls_features=bool(adapted))
+            if adapted:
+                out = self._with_adapted_logits(out, [states[i].classifier for i in adapted], adapted)
             maps = out.stacked_maps(self._omega).nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
             return maps.to("cpu", torch.float32).numpy()  # one op on the device: numpy's took 5x longer
+
+    @staticmethod
+    def _with_adapted_logits(out: HeadOutput, classifiers: list, rows: list[int]) -> HeadOutput:
+        """``out`` with the cls logits of batch rows ``rows`` from their adapted classifiers."""
+        assert out.cls_features is not None
+        weight = torch.stack([c.weight for c in classifiers])
+        bias = torch.stack([c.bias.reshape(()) for c in classifiers])
+        logits = out.cls_logits.clone()
+        logits[rows] = adapted_logits(out.cls_features[rows], weight, bias).to(logits.dtype)
+        return HeadOutput(logits, out.align_logits, out.reg)
 
     def _search_window(self, state: TargetState) -> CropWindow:
         w, h = state.size_wh
@@ -305,8 +394,10 @@ class SiamCrossTracker:
             state.center_xy = (min(max(float(cx), 0.0), float(width)), min(max(float(cy), 0.0), float(height)))
             state.size_wh = (min(max(float(w), MIN_BOX_SIDE), float(width)),
                              min(max(float(h), MIN_BOX_SIDE), float(height)))
+            center, size = (state.center_xy, state.size_wh) if state.classifier is None else \
+                state.classifier.calibration.to_drawn(state.center_xy, state.size_wh)
             results.append(TrackResult(
-                box_xywh=clip_box(*state.center_xy, *state.size_wh, width, height),
+                box_xywh=clip_box(*center, *size, width, height),
                 score=float(decision.score[i]),
                 maps=ResponseMaps(cls=maps[i, 0], align=maps[i, 1], score=maps[i, 2], reg=maps[i, 3:7]),
                 search_region_xywh=self._maps_region(window),
