@@ -40,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pass-threshold", type=float, default=0.0,
                         help="fill passes stop after --patience frames scoring below this (0: never)")
     parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--adapt", choices=("on", "off"), default="off",
+                        help="refit the tracker to each target from the keyframes drawn so far (SiamCross only)")
     parser.add_argument("--seeds", type=int, default=0,
                         help="repeat the run N times with every drawn box (the first and each correction) "
                              f"moved and resized by up to {DEFAULT_JITTER:.0%} of its size, and report the mean "
@@ -130,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
                              intervals=(args.interval,) if args.interval is not None else DEFAULT_INTERVALS,
                              fusion=args.fusion, agree_iou=args.agree_iou, fill_anchor=args.fill_anchor,
                              pass_score_threshold=args.pass_threshold, patience=args.patience,
-                             max_frames=args.max_frames)
+                             max_frames=args.max_frames, adapt=args.adapt == "on")
     sequences = [truncate(s, args.max_frames) for s in _load(args.data_dir, args.only)]
     needs_tracker = any(s != "interpolation" for s in strategies)
     tracker, name = make_tracker(args.tracker, args.model, args.device) if needs_tracker else (None, "none")

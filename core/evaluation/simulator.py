@@ -46,6 +46,7 @@ from ..propagation.interpolation import linear_labels
 from ..propagation.plan import Pass, Segment
 from ..propagation.request import PropagationRequest
 from ..propagation.sources import SequenceSource
+from ..tracking.adaptation import Evidence
 from ..tracking.protocol import MultiTargetTracker
 from ..tracking.result import TrackResult
 
@@ -83,6 +84,7 @@ class SimulatorConfig:
     max_frames: int | None = None
     jitter: float = 0.0
     seed: int = 0
+    adapt: bool = False
 
 
 DEFAULT_JITTER = 0.02
@@ -239,18 +241,29 @@ class _PassCache:
     """
 
     def __init__(self, source: SequenceSource, tracker: MultiTargetTracker, truth: _Truth,
-                 stop_threshold: float, patience: int, memo: dict | None = None) -> None:
+                 stop_threshold: float, patience: int, memo: dict | None = None, adapt: bool = False) -> None:
         self.source, self.tracker, self.truth = source, tracker, truth
         self.stop_threshold, self.patience = stop_threshold, patience
-        self.passes: dict[tuple[int, int], dict] = {} if memo is None else memo
-        self.stops: dict[tuple[int, int], dict] = {}
+        self.passes: dict[tuple, dict] = {} if memo is None else memo
+        self.stops: dict[tuple, dict] = {}
         self.seconds = 0.0
         self.frames_tracked = 0
+        self.adapt = adapt and hasattr(tracker, "adapt_target")
+        self.keyframes: dict[int, tuple] = {0: ()}  # keyframe -> boxes the tool showed there before (wrong)
+
+    def add_keyframe(self, frame: int, wrong: FrameLabel | None) -> None:
+        """A person drew the truth at ``frame`` over ``wrong`` (what the tool showed; None: nothing)."""
+        self.keyframes[frame] = () if wrong is None or wrong.is_absent else (wrong.box,)
+
+    def _key(self, anchor: int, step: int) -> tuple:
+        """Passes are deterministic for one set of keyframes; with adaptation that set changes them."""
+        return (anchor, step, tuple(sorted(self.keyframes)) if self.adapt else ())
 
     def result(self, anchor: int, step: int, frame: int) -> TrackResult | None:
         """The pass from keyframe `anchor` at `frame` (None when it stopped before or cannot start)."""
-        entry = self.passes.get((anchor, step)) or self._start(anchor, step)
-        stop = self.stops.setdefault((anchor, step), {"scanned": anchor, "low": 0, "at": None})
+        key = self._key(anchor, step)
+        entry = self.passes.get(key) or self._start(anchor, step)
+        stop = self.stops.setdefault(key, {"scanned": anchor, "low": 0, "at": None})
         while entry["state"] is not None and stop["at"] is None and (frame - stop["scanned"]) * step > 0:
             nxt = stop["scanned"] + step
             if not 0 <= nxt < self.truth.count:
@@ -291,10 +304,17 @@ class _PassCache:
             image = self.source.read(anchor)
             began = time.perf_counter()
             state = self.tracker.init_target(image, self.truth.drawn(anchor))
+            if self.adapt:
+                self.tracker.adapt_target(state, self._evidence(anchor))  # type: ignore[attr-defined]
             self.seconds += time.perf_counter() - began
         entry = {"state": state, "results": {}, "reached": anchor, "step": step}
-        self.passes[(anchor, step)] = entry
+        self.passes[self._key(anchor, step)] = entry
         return entry
+
+    def _evidence(self, anchor: int) -> list[Evidence]:
+        """The keyframes known so far as adaptation views, the pass's own keyframe last."""
+        frames = [k for k in sorted(self.keyframes) if k != anchor and not self.truth.absent[k]] + [anchor]
+        return [Evidence(self.source.read(k), self.truth.drawn(k), self.keyframes.get(k, ())) for k in frames]
 
 
 def _tracked(result: TrackResult | None) -> FrameLabel | None:
@@ -308,8 +328,10 @@ def simulate_forward(truth: _Truth, cache: _PassCache) -> int:
     """Forward-only tracking from the latest correction; returns the number of corrections."""
     corrections, anchor, frame = 0, 0, 1
     while frame < truth.count:
-        if not truth.is_right(frame, _tracked(cache.result(anchor, 1, frame))):
+        shown = _tracked(cache.result(anchor, 1, frame))
+        if not truth.is_right(frame, shown):
             corrections += 1
+            cache.add_keyframe(frame, shown)
             anchor = frame
         frame += 1
     return corrections
@@ -327,6 +349,7 @@ def simulate_fill(truth: _Truth, cache: _PassCache, config: SimulatorConfig) -> 
     anchor_after = _ANCHOR_AFTER_ERRORS[config.fill_anchor]
     if anchor_after == 0 and last > 0:
         keys[last] = truth.keyframe(last)
+        cache.add_keyframe(last, None)
         corrections += 1
     oracle = config.fusion == ORACLE_FUSION
     request = PropagationRequest((1,), "fill", fusion="agreement" if oracle else config.fusion,
@@ -345,8 +368,10 @@ def simulate_fill(truth: _Truth, cache: _PassCache, config: SimulatorConfig) -> 
         corrections += 1
         errors += 1
         keys[frame] = truth.keyframe(frame)
+        cache.add_keyframe(frame, label)
         if anchor_after is not None and errors >= anchor_after and last not in keys:
             keys[last] = truth.keyframe(last)
+            cache.add_keyframe(last, None)
             corrections += 1
         anchor = frame
         labels = _fill_segment(truth, cache, keys, frame, request, oracle)
@@ -459,11 +484,11 @@ def simulate_sequence(sequence: Sequence, tracker: MultiTargetTracker | None, co
     for strategy in tracked:
         misses = None
         if strategy == "forward":
-            cache = _PassCache(source, tracker, truth, 0.0, config.patience, memo)  # type: ignore[arg-type]
+            cache = _PassCache(source, tracker, truth, 0.0, config.patience, memo, config.adapt)  # type: ignore[arg-type]
             corrections = simulate_forward(truth, cache)
         elif strategy == "fill":
             cache = _PassCache(source, tracker, truth, config.pass_score_threshold, config.patience,  # type: ignore[arg-type]
-                               memo)
+                               memo, config.adapt)
             corrections, misses = simulate_fill(truth, cache, config)
         else:
             raise ValueError(f"unknown strategy {strategy!r}")
