@@ -24,6 +24,7 @@ class BoxView:
     text: str
     color: str
     selected: bool
+    locked: bool = False
 
 
 class TrackBox(pg.RectROI):
@@ -52,21 +53,28 @@ class TrackBox(pg.RectROI):
         self.setZValue(11 if view.selected else 10)
         self.tag.setText(view.text, color=view.color)
         self.tag.setPos(x, y)
+        self.locked = view.locked  # a locked track's box cannot be moved or resized
+        self.translatable = not view.locked
+        for handle in self.getHandles():
+            handle.setVisible(not view.locked)
 
     def box(self) -> Box:
         pos, size = self.pos(), self.size()
         return (float(pos.x()), float(pos.y()), float(size.x()), float(size.y()))
 
 
-def tag_text(track_id: int, class_label: str, label: FrameLabel) -> str:
-    """'#3 car 0.82' (score only for derived frames, 'key' for keyframes, flags appended)."""
-    parts = [f"#{track_id}", class_label]
+def tag_text(track_id: int, class_label: str, label: FrameLabel, name: str = "", locked: bool = False) -> str:
+    """'#3 car 0.82', '#3 Herbie (car) key' (score only for derived frames, 'key' for keyframes,
+    flags and 'locked' appended)."""
+    parts = [f"#{track_id}", f"{name} ({class_label})" if name else class_label]
     if label.provenance is Provenance.MANUAL:
         parts.append("key")
     elif label.score is not None:
         parts.append(f"{label.score:.2f}")
     flags = label.flags
-    parts += [name for name, on in (("occluded", flags.occluded), ("out-of-view", flags.out_of_view)) if on]
+    parts += [flag for flag, on in (("occluded", flags.occluded), ("out-of-view", flags.out_of_view)) if on]
+    if locked:
+        parts.append("locked")
     return " ".join(parts)
 
 

@@ -323,7 +323,37 @@ class Controller(QtCore.QObject):
             self.select(min(self.project.tracks) if self.project.tracks else None)
 
     def update_track(self, track_id: int, **changes) -> None:
+        """Class (label), colour, hidden, name, locked or attributes of a track (one undo step)."""
         self.store.update_track(track_id, **changes)
+
+    def toggle_lock(self, track_id: int | None = None) -> None:
+        track = self.track(self.selected if track_id is None else track_id)
+        if track is None:
+            return
+        self.store.update_track(track.id, locked=not track.locked)
+        self.notice.emit(f"Track #{track.id} is locked: no edit or propagation changes it until it is unlocked."
+                         if track.locked else f"Track #{track.id} is unlocked.")
+
+    def set_classes(self, classes) -> None:
+        if self.store is None:
+            raise UserError("Open a video before editing the class list.")
+        self.store.set_classes(classes)
+
+    def rename_class(self, old: str, new: str) -> None:
+        if self.store is None:
+            raise UserError("Open a video before editing the class list.")
+        self.store.rename_class(old, new)
+
+    # --- review --------------------------------------------------------------------------
+    def is_reviewed(self, frame: int | None = None) -> bool:
+        return self.project is not None and (self.frame if frame is None else frame) in self.project.reviewed
+
+    def toggle_reviewed(self, frame: int | None = None) -> None:
+        """Mark a frame (this one by default) reviewed by a person, or not any more (one undo step)."""
+        if self.store is None:
+            return
+        frame = self.frame if frame is None else frame
+        self.store.set_reviewed([frame], not self.is_reviewed(frame))
 
     # --- box edits ------------------------------------------------------------------------
     def draw_box(self, box, new_track: bool = False) -> None:
@@ -382,6 +412,83 @@ class Controller(QtCore.QObject):
         return repropagation_request(self.project, track_id, frame, score_threshold=self.settings.score_threshold) \
             if _accepts_threshold(repropagation_request) else repropagation_request(self.project, track_id, frame)
 
+    def remove_keyframe(self) -> None:
+        """The selected track's keyframe on this frame stops being one: its label goes and the frames
+        it anchored are re-derived from the human labels around it (fill between them, or tracking
+        from the one side that has one), as one undo step with the removal."""
+        from core.propagation import PropagationRequest, preview_changes
+        from core.propagation.plan import next_stop, previous_stop
+
+        if self.store is None or self.selected is None:
+            return
+        label = self.label_at(self.selected)
+        if label is None or not label.is_keyframe:
+            self.notice.emit(f"Frame {self.frame + 1} is not a keyframe of track #{self.selected}.")
+            return
+        track_id, frame = self.selected, self.frame
+        if self.worker.busy:
+            self.worker.cancel()
+            self._apply_pending()
+        track = self.project.tracks[track_id]
+        before, after = previous_stop(track, frame), next_stop(track, frame)
+        derived = sorted(f for f, other in track.frames.items() if not other.is_human and f != frame
+                         and (before is None or f > before) and (after is None or f < after))
+        if before is None and after is None:  # no human label is left to derive them from: they go too
+            self.store.clear_frames(track_id, [frame, *derived])
+            self.notice.emit(f"Removed the keyframe on frame {frame + 1}"
+                             + (f" and the {len(derived)} frames tracked from it." if derived else "."))
+            return
+        edit_id = self.store.clear_frames(track_id, [frame])
+        if not derived:
+            self.notice.emit(f"Removed the keyframe on frame {frame + 1}.")
+            return
+        threshold = self.settings.score_threshold
+        if before is not None and after is not None:
+            request = PropagationRequest((track_id,), "fill", before, after, threshold)
+        elif before is not None:
+            request = PropagationRequest((track_id,), "forward", before, max(derived), threshold)
+        else:
+            request = PropagationRequest((track_id,), "backward", after, min(derived), threshold)
+        plan = preview_changes(self.project, request, self.frame_count)
+        self.notice.emit(f"Removed the keyframe on frame {frame + 1}; re-deriving {plan.changes_text()}.")
+        self._start(request, join=edit_id, follow=False)
+
+    def interpolate(self, all_tracks: bool = False) -> int:
+        """Linear interpolation between the human labels of the selected track (or of every shown,
+        unlocked track), no tracker: the frames between its first and last human label that are not
+        human labels themselves are replaced, as one undo step. Returns the frames written."""
+        from core.propagation import PropagationRequest, linear_labels
+        from core.propagation.plan import linear_anchors, linear_frames
+
+        if self.store is None:
+            return 0
+        if self.worker.busy:
+            self.notice.emit("A propagation is running (Esc cancels it); interpolate after it.")
+            return 0
+        if all_tracks:
+            tracks = [t for t in self.project.tracks.values() if not t.hidden and not t.locked]
+        else:
+            track = self.track(self.selected)
+            if track is not None and track.locked:
+                self.notice.emit(f"Track #{track.id} is locked; unlock it (Ctrl+L) to interpolate it.")
+                return 0
+            tracks = [] if track is None else [track]
+        written = 0
+        with self.store.transaction("Interpolate linearly"):
+            for track in sorted(tracks, key=lambda t: t.id):
+                humans = track.human_frames()
+                if len(humans) < 2:
+                    continue
+                request = PropagationRequest((track.id,), "fill", humans[0], humans[-1], method="linear")
+                frames = linear_frames(track, request, self.frame_count)
+                labels = linear_labels(linear_anchors(track, request), frames)
+                written += len(self.store.apply_propagated(track.id, labels))
+        which = "the shown tracks" if all_tracks else f"track #{self.selected}"
+        self.notice.emit(f"Interpolated {written} frame{'' if written == 1 else 's'} of {which} linearly between "
+                         "keyframes." if written else "Nothing to interpolate: a track needs two keyframes or human "
+                         "labels with frames between them.")
+        return written
+
     def delete_box(self) -> None:
         if self.selected is not None and self.label_at(self.selected) is not None:
             self.store.clear_frames(self.selected, [self.frame])
@@ -423,7 +530,7 @@ class Controller(QtCore.QObject):
 
     # --- propagation ----------------------------------------------------------------------
     def propagate(self, direction: str, all_tracks: bool = False, stop_frame: int | None = None,
-                  overwrite: bool = False, confirm: OverwriteQuestion | None = None) -> bool:
+                  overwrite: bool = False, confirm: OverwriteQuestion | None = None, method: str = "tracker") -> bool:
         """Start propagating from the current frame; False (with a notice) when nothing to do.
 
         Every pass stops at human labels (keyframes and imported labels). overwrite=True
@@ -438,9 +545,15 @@ class Controller(QtCore.QObject):
             self.notice.emit("A propagation is already running (Esc cancels it).")
             return False
         if all_tracks:
-            ids = tuple(sorted(t.id for t in self.project.tracks.values() if not t.hidden))
+            ids = tuple(sorted(t.id for t in self.project.tracks.values() if not t.hidden and not t.locked))
+            if not ids and any(t.locked for t in self.project.tracks.values()):
+                self.notice.emit("Every shown track is locked: nothing to propagate.")
+                return False
         else:
             ids = (self.selected,) if self.selected in self.project.tracks else ()
+            if ids and self.project.tracks[ids[0]].locked:
+                self.notice.emit(f"Track #{ids[0]} is locked; unlock it (Ctrl+L) to propagate it.")
+                return False
         if not ids:
             self.notice.emit("Draw a box first: there is no track to propagate.")
             return False
@@ -449,7 +562,7 @@ class Controller(QtCore.QObject):
             return False
         request = PropagationRequest(track_ids=ids, direction=direction, start_frame=self.frame,
                                      stop_frame=stop_frame, score_threshold=self.settings.score_threshold,
-                                     overwrite=overwrite)
+                                     overwrite=overwrite, method=method)
         plan = preview_changes(self.project, request, self.frame_count)
         if overwrite and plan.replaced and (confirm is None or not confirm(plan)):
             self.notice.emit("Nothing was replaced.")
@@ -458,8 +571,8 @@ class Controller(QtCore.QObject):
         if not plan.frame_count:
             self.notice.emit(f"Nothing to propagate: {kept}." if kept else "Nothing to propagate from here.")
             return False
-        self.notice.emit(f"{direction.capitalize()} may change {plan.changes_text()}"
-                         + (f"; {kept}." if kept else "."))
+        what = "Linear interpolation" if method == "linear" else direction.capitalize()
+        self.notice.emit(f"{what} may change {plan.changes_text()}" + (f"; {kept}." if kept else "."))
         self._start(request, join=None, follow=True)
         return True
 

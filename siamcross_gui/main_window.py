@@ -24,6 +24,8 @@ from .settings import AppSettings, load_settings, save_settings
 from .settings_dialog import SettingsDialog
 from .shortcuts import ShortcutsDialog, build_actions
 from .timeline import ConfidenceTimeline
+from .timeline_rows import TrackRows
+from .track_dialogs import AttributesDialog, ClassesDialog
 from .track_list import TrackList
 from .transport import TransportBar
 from .worker import TrackerFactory
@@ -66,6 +68,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings_window: SettingsDialog | None = None
         self.confirm_box: QtWidgets.QMessageBox | None = None
         self.export_window: ExportDialog | None = None
+        self.classes_window: ClassesDialog | None = None
+        self.attributes_window: AttributesDialog | None = None
         self._new_track_pending = False  # Add / Ctrl+N: the next box drawn starts a new track
 
         self.view = FrameView()
@@ -75,6 +79,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.overlay_controls = OverlayControls(self.overlay, self.settings.overlay_opacity)
         self.transport = TransportBar()
         self.timeline = ConfidenceTimeline()
+        self.track_rows = TrackRows()
+        self.timeline.attach_rows(self.track_rows)
         self.tracks = TrackList()
         self._build_layout()
         self._build_status_bar()
@@ -102,6 +108,7 @@ class MainWindow(QtWidgets.QMainWindow):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.transport)
         layout.addWidget(self.timeline)
+        layout.addWidget(self.track_rows)
         self.setCentralWidget(center)
         dock = QtWidgets.QDockWidget("Tracks", self)
         dock.setObjectName("tracks")
@@ -146,6 +153,10 @@ class MainWindow(QtWidgets.QMainWindow):
             "play_pause": self.toggle_play, "draw_mode": lambda: self.view.set_drawing(not self.view.drawing),
             "new_track": self.new_track, "next_track": lambda: c.select_relative(1),
             "prev_track": lambda: c.select_relative(-1), "delete_box": c.delete_box,
+            "remove_keyframe": c.remove_keyframe, "toggle_lock": c.toggle_lock,
+            "track_attributes": self.track_attributes_dialog, "edit_classes": self.classes_dialog,
+            "toggle_reviewed": c.toggle_reviewed,
+            "interpolate_linear": c.interpolate, "interpolate_linear_all": lambda: c.interpolate(all_tracks=True),
             "propagate_forward": lambda: c.propagate("forward"),
             "propagate_backward": lambda: c.propagate("backward"),
             "propagate_fill": lambda: c.propagate("fill"),
@@ -181,10 +192,12 @@ class MainWindow(QtWidgets.QMainWindow):
         a = self.actions_by_name
         menus = {
             "&File": ["open", None, "save", "save_as", "export", None, "settings", None, "quit"],
-            "&Edit": ["undo", "redo", None, "draw_mode", "new_track", "delete_box", None,
-                      "toggle_absent", "toggle_occluded", "toggle_out_of_view"],
+            "&Edit": ["undo", "redo", None, "draw_mode", "new_track", "delete_box", "remove_keyframe", None,
+                      "toggle_absent", "toggle_occluded", "toggle_out_of_view", "toggle_reviewed", None,
+                      "toggle_lock", "track_attributes", "edit_classes"],
             "&Propagate": ["propagate_forward", "propagate_backward", "propagate_fill", None,
                            "propagate_forward_all", "propagate_backward_all", "propagate_fill_all", None,
+                           "interpolate_linear", "interpolate_linear_all", None,
                            "propagate_forward_overwrite", "propagate_backward_overwrite", "propagate_fill_overwrite",
                            None, "cancel"],
             "&Navigate": ["go_to_frame", "next_frame", "prev_frame", "next_frame_10", "prev_frame_10", "first_frame",
@@ -209,8 +222,9 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._build_toolbar()
 
-    TOOLBAR = {"draw_mode": "Draw box", "new_track": "New track", None: None, "propagate_backward": "◀ Backward",
-               "propagate_fill": "Fill", "propagate_forward": "Forward ▶", "toggle_overlay": "Heat map"}
+    TOOLBAR = {"draw_mode": "Draw box", "new_track": "New track", 0: None, "propagate_backward": "◀ Backward",
+               "propagate_fill": "Fill", "propagate_forward": "Forward ▶", "interpolate_linear": "Interpolate",
+               1: None, "toggle_reviewed": "Reviewed", "toggle_overlay": "Heat map"}
 
     def _build_toolbar(self) -> None:
         """The tools whose state matters, as buttons: Draw box and Heat map show when they are on."""
@@ -227,8 +241,10 @@ class MainWindow(QtWidgets.QMainWindow):
             toolbar.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
             self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, toolbar)
         toolbar.clear()
+        a["toggle_reviewed"].setCheckable(True)
+        a["toggle_reviewed"].setChecked(self.controller.is_reviewed())
         for name, text in self.TOOLBAR.items():
-            if name is None:
+            if text is None:
                 toolbar.addSeparator()
                 continue
             a[name].setIconText(text)
@@ -271,6 +287,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.transport.seekRequested.connect(c.seek)
         self.transport.playToggled.connect(self.toggle_play)
         self.timeline.seekRequested.connect(c.seek)
+        self.track_rows.trackClicked.connect(c.select)
+        self.track_rows.seekRequested.connect(c.seek)
         self.tracks.selectionChanged.connect(c.select)
         self.tracks.addRequested.connect(self._guard(self.new_track))
         self.tracks.deleteRequested.connect(self._guard(self.delete_track_asking))
@@ -278,6 +296,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tracks.labelEdited.connect(self._guard(lambda tid, text: c.update_track(tid, label=text)))
         self.tracks.colorEdited.connect(self._guard(lambda tid, color: c.update_track(tid, color=color)))
         self.tracks.hiddenToggled.connect(self._guard(lambda tid, hidden: c.update_track(tid, hidden=hidden)))
+        self.tracks.nameEdited.connect(self._guard(lambda tid, text: c.update_track(tid, name=text)))
+        self.tracks.lockToggled.connect(self._guard(lambda tid, on: c.update_track(tid, locked=on)))
+        self.tracks.attributesRequested.connect(self._guard(self.track_attributes_dialog))
+        self.tracks.classesRequested.connect(self._guard(self.classes_dialog))
 
     def _guard(self, handler):
         def run(*args) -> None:
@@ -285,6 +307,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 handler(*args)
             except UserError as error:
                 self.show_error(str(error))
+                self._refresh_all()  # a refused edit (a locked track) must not stay in the list or on the frame
         return run
 
     # --- opening and saving ----------------------------------------------------------------
@@ -480,6 +503,28 @@ class MainWindow(QtWidgets.QMainWindow):
             self._install_keys()
             self._build_menus()
 
+    def classes_dialog(self) -> ClassesDialog | None:
+        """The class list editor (non-blocking; every change is one undo step)."""
+        if self.controller.project is None:
+            raise UserError("Open a video before editing the class list.")
+        dialog = ClassesDialog(self.controller, self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.classes_window = dialog
+        dialog.open()
+        return dialog
+
+    def track_attributes_dialog(self, track_id: int | None = None) -> AttributesDialog | None:
+        """The selected (or given) track's attributes (non-blocking); OK writes them as one undo step."""
+        c = self.controller
+        track = c.track(c.selected if track_id is None else track_id)
+        if track is None:
+            raise UserError("Select a track first.")
+        dialog = AttributesDialog(track, lambda attributes: c.update_track(track.id, attributes=attributes), self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.attributes_window = dialog
+        dialog.open()
+        return dialog
+
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self.bindings, self).open()
 
@@ -587,6 +632,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if image is not None:
             self.view.set_frame(image)
         self.transport.set_frame(frame)
+        self._show_reviewed()
         self.timeline.set_frame(frame)
         self._show_overlay_for(frame)
         self._refresh_boxes()
@@ -599,9 +645,16 @@ class MainWindow(QtWidgets.QMainWindow):
             self.overlay.show_result(result)
 
     def _on_labels_changed(self, change) -> None:
-        """A correction, undo or redo on this frame: its heat map may be gone (see Controller)."""
+        """A correction, undo or redo on this frame: its heat map may be gone (see Controller), and
+        it may have become reviewed or not."""
         if self.controller.frame in change.frames:
             self._show_overlay_for(self.controller.frame)
+            self._show_reviewed()
+
+    def _show_reviewed(self) -> None:
+        reviewed = self.controller.is_reviewed()
+        self.transport.set_reviewed(reviewed)
+        self.actions_by_name["toggle_reviewed"].setChecked(reviewed)
 
     def _on_overlay_result(self, result) -> None:
         self._show_overlay_for(self.controller.frame)
@@ -637,8 +690,8 @@ class MainWindow(QtWidgets.QMainWindow):
             label = track.frames.get(self.controller.frame)
             if track.hidden or label is None or label.box is None:
                 continue
-            views.append(BoxView(track.id, label, tag_text(track.id, track.label, label), track.color,
-                                 track.id == self.controller.selected))
+            views.append(BoxView(track.id, label, tag_text(track.id, track.label, label, track.name, track.locked),
+                                 track.color, track.id == self.controller.selected, track.locked))
         self.boxes.show(views)
 
     def _update_title(self) -> None:

@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtWidgets
 from core.annotations.model import Project, Track
 
 from .timeline_data import CHUNK, TimelineData, TrackArrays, chunk_count, chunk_span
+from .timeline_rows import LEFT_AXIS_PX, TrackRows
 
 LOW_RGBA = (255, 60, 60, 70)
 
@@ -54,6 +55,7 @@ class ConfidenceTimeline(pg.PlotWidget):
         plot.setMouseEnabled(x=True, y=False)
         plot.setYRange(0, 1.05, padding=0)
         plot.setLabel("left", "score")
+        plot.getAxis("left").setWidth(LEFT_AXIS_PX)  # as wide as the track rows' axis: frames line up
         plot.showGrid(x=False, y=True, alpha=0.2)
         self.threshold_line = pg.InfiniteLine(angle=0, pos=0.3, movable=False,
                                               pen=pg.mkPen("#ff5050", style=QtCore.Qt.PenStyle.DotLine))
@@ -65,6 +67,7 @@ class ConfidenceTimeline(pg.PlotWidget):
         self._pieces: dict[int, list[pg.PlotCurveItem]] = {}  # per track, one curve piece per CHUNK frames
         self._keys: dict[int, pg.ScatterPlotItem] = {}
         self._data = TimelineData(frame_count=1, threshold=0.3)
+        self.rows: TrackRows | None = None  # one row per track, drawn from the same arrays (attach_rows)
         self._low_any = np.zeros(1, bool)
         self._low_frames: list[int] | None = []
         self._frame_count = 1
@@ -78,10 +81,21 @@ class ConfidenceTimeline(pg.PlotWidget):
             self._low_frames = np.flatnonzero(self._low_any).tolist()
         return self._low_frames
 
+    def attach_rows(self, rows: TrackRows) -> None:
+        """Keep rows (one per track) in step with this timeline: same arrays, same x range."""
+        self.rows = rows
+        rows.setXLink(self)
+
+    @property
+    def data(self) -> TimelineData:
+        return self._data
+
     def set_frame(self, frame: int) -> None:
         self.cursor.blockSignals(True)
         self.cursor.setValue(frame)
         self.cursor.blockSignals(False)
+        if self.rows is not None:
+            self.rows.set_frame(frame)
 
     def refresh(self, project: Project, threshold: float) -> None:
         """Rebuild every track's arrays and curve pieces (on opening, undo of structure, settings)."""
@@ -102,6 +116,8 @@ class ConfidenceTimeline(pg.PlotWidget):
         for chunk in range(len(self._low_pieces)):
             self._draw_low(chunk)
         self.threshold_line.setValue(threshold)
+        if self.rows is not None:
+            self.rows.refresh(project, self._data)
 
     def update_frames(self, project: Project, threshold: float, track_ids: Iterable[int],
                       frames: Iterable[int]) -> None:
@@ -125,6 +141,10 @@ class ConfidenceTimeline(pg.PlotWidget):
                 self._draw_piece(tid, chunk, arrays)
             if not np.array_equal(keys_before, arrays.key[frames]):
                 self._draw_keys(track, arrays)
+            if self.rows is not None:
+                self.rows.update_track(track, self._data)
+        if self.rows is not None:
+            self.rows.update_reviewed(project)
         index = np.asarray(frames)
         low = np.zeros(len(index), bool)
         for arrays in self._data.tracks.values():

@@ -16,15 +16,24 @@ from core.annotations.model import Track
 
 CHUNK = 512  # frames per curve piece: an update redraws at most a few pieces, not the whole curve
 
+# what a track has on a frame, for its row on the timeline (TrackArrays.state)
+NONE, DERIVED, LOW, KEY, HUMAN, ABSENT = range(6)
+
 
 @dataclass
 class TrackArrays:
     """score: 1.0 on keyframes, the score on derived frames, NaN where none; low: derived frame
-    scoring below the threshold; key: manual keyframe. All of length frame_count."""
+    scoring below the threshold; key: manual keyframe; state: NONE, DERIVED, LOW, KEY, HUMAN
+    (imported) or ABSENT per frame (the track's row). All of length frame_count."""
 
     score: np.ndarray
     low: np.ndarray
     key: np.ndarray
+    state: np.ndarray = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.state is None:
+            self.state = np.zeros(len(self.score), np.uint8)
 
 
 @dataclass
@@ -64,13 +73,17 @@ class TimelineData:
             label = labels.get(f)
             if label is None:
                 arrays.score[f], arrays.low[f], arrays.key[f] = np.nan, False, False
+                arrays.state[f] = NONE
             elif label.is_keyframe:
                 arrays.score[f], arrays.low[f], arrays.key[f] = 1.0, False, True
+                arrays.state[f] = ABSENT if label.is_absent else KEY
             else:
                 score = label.score
                 arrays.score[f] = np.nan if score is None else score
                 arrays.low[f] = score is not None and score < self.threshold
                 arrays.key[f] = False
+                arrays.state[f] = ABSENT if label.is_absent else HUMAN if label.is_human else \
+                    LOW if arrays.low[f] else DERIVED
 
 
 def chunk_count(frame_count: int) -> int:

@@ -1,4 +1,4 @@
-"""The track list: add, select, rename (class label), recolour, hide and delete tracks.
+"""The track list: add, select, name, classify, recolour, hide, lock, give attributes to and delete tracks.
 
 It mirrors the project and emits requests; the controller writes them through the store,
 so undo covers every change made here.
@@ -9,7 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.annotations.model import Project
 
-COL_SHOW, COL_ID, COL_LABEL, COL_FRAMES = range(4)
+COL_SHOW, COL_ID, COL_LABEL, COL_NAME, COL_LOCK, COL_FRAMES = range(6)
 
 
 class ClassDelegate(QtWidgets.QStyledItemDelegate):
@@ -43,20 +43,28 @@ class TrackList(QtWidgets.QWidget):
     addRequested = QtCore.Signal()
     deleteRequested = QtCore.Signal(int)
     labelEdited = QtCore.Signal(int, str)
+    nameEdited = QtCore.Signal(int, str)
     colorEdited = QtCore.Signal(int, str)
     hiddenToggled = QtCore.Signal(int, bool)
+    lockToggled = QtCore.Signal(int, bool)
+    attributesRequested = QtCore.Signal(int)
+    classesRequested = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.table = QtWidgets.QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Show", "Track", "Class", "Frames"])
+        self.table = QtWidgets.QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["Show", "Track", "Class", "Name", "Lock", "Frames"])
+        self.table.horizontalHeaderItem(COL_LOCK).setToolTip("A locked track is finished: no edit and no "
+                                                             "propagation changes it until it is unlocked")
+        self.table.horizontalHeaderItem(COL_NAME).setToolTip("What you call this object (double-click to edit)")
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         header = self.table.horizontalHeader()
-        for col in (COL_SHOW, COL_ID, COL_FRAMES):
+        for col in (COL_SHOW, COL_ID, COL_LOCK, COL_FRAMES):
             header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_LABEL, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COL_NAME, QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.DoubleClicked
                                    | QtWidgets.QAbstractItemView.EditTrigger.EditKeyPressed)
         self.table.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
@@ -64,12 +72,19 @@ class TrackList(QtWidgets.QWidget):
         self.table.setItemDelegateForColumn(COL_LABEL, self.class_delegate)
         self.add_button = QtWidgets.QPushButton("Add")
         self.color_button = QtWidgets.QPushButton("Colour…")
+        self.attributes_button = QtWidgets.QPushButton("Attributes…")
         self.delete_button = QtWidgets.QPushButton("Delete")
-        for button in (self.add_button, self.color_button, self.delete_button):
+        self.classes_button = QtWidgets.QPushButton("Classes…")
+        self.classes_button.setToolTip("Edit the project's class list: add, rename, remove")
+        every = (self.add_button, self.color_button, self.attributes_button, self.delete_button, self.classes_button)
+        for button in every:
             button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        buttons = QtWidgets.QHBoxLayout()
-        for button in (self.add_button, self.color_button, self.delete_button):
-            buttons.addWidget(button)
+        buttons = QtWidgets.QGridLayout()
+        buttons.addWidget(self.add_button, 0, 0)
+        buttons.addWidget(self.color_button, 0, 1)
+        buttons.addWidget(self.delete_button, 0, 2)
+        buttons.addWidget(self.attributes_button, 1, 0, 1, 2)
+        buttons.addWidget(self.classes_button, 1, 2)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
@@ -80,6 +95,9 @@ class TrackList(QtWidgets.QWidget):
         self._update_buttons()
         self.add_button.clicked.connect(self.addRequested)
         self.delete_button.clicked.connect(self._delete_selected)
+        self.attributes_button.clicked.connect(
+            lambda: self._selected is not None and self.attributesRequested.emit(self._selected))
+        self.classes_button.clicked.connect(self.classesRequested)
         self.color_button.clicked.connect(self._pick_color)
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.itemSelectionChanged.connect(self._on_selection)
@@ -103,9 +121,23 @@ class TrackList(QtWidgets.QWidget):
                 ident.setBackground(QtGui.QColor(track.color))
                 ident.setForeground(QtGui.QColor("#000000" if QtGui.QColor(track.color).lightness() > 128
                                                  else "#ffffff"))
-                self._item(row, COL_LABEL, track.label)
+                editable = QtCore.Qt.ItemFlag.ItemIsEnabled | QtCore.Qt.ItemFlag.ItemIsSelectable
+                if not track.locked:
+                    editable |= QtCore.Qt.ItemFlag.ItemIsEditable
+                self._item(row, COL_LABEL, track.label).setFlags(editable)
+                self._item(row, COL_NAME, track.name).setFlags(editable)
+                lock = self._item(row, COL_LOCK, "")
+                lock.setFlags(QtCore.Qt.ItemFlag.ItemIsEnabled | QtCore.Qt.ItemFlag.ItemIsUserCheckable
+                              | QtCore.Qt.ItemFlag.ItemIsSelectable)
+                lock.setCheckState(QtCore.Qt.CheckState.Checked if track.locked else QtCore.Qt.CheckState.Unchecked)
+                lock.setToolTip("Locked: no edit or propagation changes this track" if track.locked
+                                else "Lock this track when it is finished")
                 frames = self._item(row, COL_FRAMES, f"{len(track.frames)} ({len(track.keyframes())} key)")
                 frames.setFlags(QtCore.Qt.ItemFlag.ItemIsEnabled | QtCore.Qt.ItemFlag.ItemIsSelectable)
+                if track.attributes:
+                    ident.setToolTip("\n".join(f"{k}: {v}" for k, v in sorted(track.attributes.items())))
+                else:
+                    ident.setToolTip("")
             self._select_row(ids.index(selected) if selected in ids else None)
             self._selected = selected if selected in ids else None
         finally:
@@ -116,6 +148,7 @@ class TrackList(QtWidgets.QWidget):
         """Colour… and Delete act on the selected track: disabled, and saying so, when there is none."""
         has = self._selected is not None
         for button, what in ((self.color_button, "Change the selected track's colour"),
+                             (self.attributes_button, "Edit the selected track's attributes (key: value)"),
                              (self.delete_button, "Delete the selected track (asks first; Ctrl+Z undoes it)")):
             button.setEnabled(has)
             button.setToolTip(what if has else "Select a track first")
@@ -158,8 +191,12 @@ class TrackList(QtWidgets.QWidget):
             return
         if item.column() == COL_SHOW:
             self.hiddenToggled.emit(tid, item.checkState() != QtCore.Qt.CheckState.Checked)
+        elif item.column() == COL_LOCK:
+            self.lockToggled.emit(tid, item.checkState() == QtCore.Qt.CheckState.Checked)
         elif item.column() == COL_LABEL and item.text().strip():
             self.labelEdited.emit(tid, item.text().strip())
+        elif item.column() == COL_NAME:
+            self.nameEdited.emit(tid, item.text().strip())
 
     def _delete_selected(self) -> None:
         if self._selected is not None:

@@ -54,6 +54,10 @@ class TransportBar(QtWidgets.QWidget):
         self.total_label = QtWidgets.QLabel("/ –")
         self.time_label = QtWidgets.QLabel("")
         self.time_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("00:00.000") + 12)
+        self.reviewed_label = QtWidgets.QLabel("reviewed")
+        self.reviewed_label.setToolTip("A person reviewed and accepted this frame (R toggles it)")
+        self.reviewed_label.setStyleSheet("background: #2e7d32; color: white; padding: 1px 6px; border-radius: 3px;")
+        self.reviewed_label.setVisible(False)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addWidget(self.play_button)
@@ -62,6 +66,7 @@ class TransportBar(QtWidgets.QWidget):
         layout.addWidget(self.frame_box)
         layout.addWidget(self.total_label)
         layout.addWidget(self.time_label)
+        layout.addWidget(self.reviewed_label)
         self._fps = 30.0
         self.play_button.clicked.connect(self.playToggled)
         self.slider.valueChanged.connect(self.seekRequested)
@@ -90,6 +95,9 @@ class TransportBar(QtWidgets.QWidget):
     def frame_text(self) -> str:
         """'frame 41 / 132' as the bar shows it."""
         return f"frame {self.frame_box.value()} {self.total_label.text()}"
+
+    def set_reviewed(self, reviewed: bool) -> None:
+        self.reviewed_label.setVisible(reviewed)
 
     def set_playing(self, playing: bool) -> None:
         self.playing = playing
