@@ -63,11 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     settle()
 
-    # 1. Draw the box with the mouse, as a user does.
-    window.view.set_drawing(True)
+    # 1. Draw the box with the mouse, as a user does (the Draw box tool button, then a drag).
+    window.tool_button("draw_mode").click()
     x, y, w, h = BUNNY
     drag(window.view, window.view.viewport_point(x, y), window.view.viewport_point(x + w, y + h))
-    window.controller.update_track(1, label="rabbit")
+    window.controller.update_track(1, label="rabbit", name="Big Buck")
     save(window, "1-draw.png")
 
     # 2. Propagate in the worker, the view following; the heat map over the last frame.
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if window.last_error:
         print(f"propagation failed: {window.last_error}", file=sys.stderr)
         return 1
+    window.controller.store.set_reviewed(range(0, args.frames // 2))  # the first half checked (R)
     combo = window.overlay_controls.combo
     combo.setCurrentIndex(combo.findData("score"))
     window.overlay_controls.opacity.setValue(55)
