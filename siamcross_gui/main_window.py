@@ -707,8 +707,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.rate_label.setText("loading the tracker…")
 
     def _on_progress(self, done: int, total: int, rate: float) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
+        # QProgressBar.setValue repaints at once (~3 ms, holding the GIL the worker needs) whenever its
+        # text changes: only when a whole percent more is done
+        total = max(total, 1)
+        if self.progress.maximum() != total or done * 100 // total != self.progress.value() * 100 // total \
+                or done >= total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
         self.rate_label.setText(f"{rate:.1f} frames/s")
 
     def _on_run_finished(self, cancelled: bool) -> None:
