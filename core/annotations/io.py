@@ -48,6 +48,8 @@ def label_to_dict(label: FrameLabel) -> dict[str, Any]:
         value = getattr(label, name)
         if value is not None:
             data[name] = float(value)
+    if label.corrected_from is not None:
+        data["corrected_from"] = [float(v) for v in label.corrected_from]
     flags = label.flags
     for name in ("absent", "occluded", "out_of_view", "cut_by_image", "cover"):
         value = getattr(flags, name)
@@ -166,15 +168,8 @@ class _Reader:
 def label_from_dict(data: Any, where: str, reader: _Reader | None = None) -> FrameLabel:
     r = reader or _Reader("project")
     data = r.obj(data, where)
-    box_value = r.field(data, "box", where)
-    if box_value is None:
-        box = None
-    else:
-        if not isinstance(box_value, list) or len(box_value) != 4:
-            raise r.fail(f"{where}.box", "must be four numbers x, y, w, h or null")
-        box = tuple(r.number(v, f"{where}.box") for v in box_value)
-        if box[2] <= 0 or box[3] <= 0:
-            raise r.fail(f"{where}.box", "must have positive width and height")
+    box = _box_from(r, r.field(data, "box", where), f"{where}.box")
+    corrected_from = _box_from(r, data.get("corrected_from"), f"{where}.corrected_from")
     provenance_value = r.text(r.field(data, "provenance", where), f"{where}.provenance")
     try:
         provenance = Provenance(provenance_value)
@@ -195,7 +190,20 @@ def label_from_dict(data: Any, where: str, reader: _Reader | None = None) -> Fra
     )
     if box is None and not flags.absent:
         raise r.fail(f"{where}.box", "may be null only when absent is true")
-    return FrameLabel(box=box, provenance=provenance, score=score, flags=flags, **cues)  # type: ignore[arg-type]
+    return FrameLabel(box=box, provenance=provenance, score=score, flags=flags, corrected_from=corrected_from,
+                      **cues)  # type: ignore[arg-type]
+
+
+def _box_from(r: "_Reader", value: Any, where: str) -> tuple[float, float, float, float] | None:
+    """Four numbers x, y, w, h with positive size, or None for null."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 4:
+        raise r.fail(where, "must be four numbers x, y, w, h or null")
+    box = tuple(r.number(v, where) for v in value)
+    if box[2] <= 0 or box[3] <= 0:
+        raise r.fail(where, "must have positive width and height")
+    return box  # type: ignore[return-value]
 
 
 def media_from_dict(data: Any, r: _Reader) -> MediaRef:

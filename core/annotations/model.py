@@ -51,6 +51,10 @@ class FrameLabel:
     cannot recompute (core.review reads them): the response map's second peak over its first,
     and 1 - IoU of the forward and backward passes where a fill ran both; None when not
     recorded (human labels, older projects).
+
+    corrected_from: on a keyframe a person drew over a tracked box, the box the tracker had
+    there (what it wrongly held: per-target adaptation, core.tracking.adaptation, learns it as
+    a distractor). None otherwise.
     """
 
     box: Box | None
@@ -59,6 +63,7 @@ class FrameLabel:
     flags: Flags = Flags()
     distractor: float | None = None
     disagreement: float | None = None
+    corrected_from: Box | None = None
 
     @property
     def is_keyframe(self) -> bool:

@@ -176,10 +176,14 @@ class AnnotationStore:
         return step.edit_id
 
     def set_frame(self, track_id: int, frame: int, label: FrameLabel) -> int:
-        """Write one label (a correction passes Provenance.MANUAL); returns the edit id for ``join``."""
+        """Write one label (a correction passes Provenance.MANUAL); returns the edit id for ``join``.
+
+        A keyframe drawn over a tracked box keeps that box as ``corrected_from`` (what the tracker
+        wrongly held; adaptation learns it as a distractor), unless the label already says."""
         track = self._unlocked(track_id)
         frame = self._check_frame(frame)
         _check_frame_label(label, frame)
+        label = with_corrected_from(label, track.frames.get(frame))
         with self._recording("set_frame", f"Set box of track {track_id} on frame {frame}") as step:
             self._set(track, frame, label)
         return step.edit_id
@@ -487,6 +491,18 @@ class AnnotationStore:
             _check_frame_label(label, frame)
             checked.append((frame, label))
         return checked
+
+
+def with_corrected_from(label: FrameLabel, previous: FrameLabel | None) -> FrameLabel:
+    """A new keyframe over a machine label (tracked or interpolated, with a box) remembers that box;
+    a keyframe over a keyframe keeps what the one it replaces remembered."""
+    if not label.is_keyframe or label.corrected_from is not None or previous is None or previous.box is None:
+        return label
+    if previous.is_keyframe:
+        return label.with_(corrected_from=previous.corrected_from) if previous.corrected_from else label
+    if previous.is_human:
+        return label
+    return label.with_(corrected_from=previous.box)
 
 
 def _has_project_ops(step: Step) -> bool:

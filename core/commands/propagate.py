@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="track over imported labels and replace them (without it every pass stops at them; "
                              "manual keyframes are never replaced)")
+    parser.add_argument("--adapt", choices=("on", "off"), default="on",
+                        help="adapt each pass to its track's human labels nearest to it (tracks with one "
+                             "keyframe are not adapted)")
 
 
 class PropagationProgress:
@@ -90,7 +93,8 @@ def _requests(project, track_ids: tuple[int, ...], args: argparse.Namespace) -> 
             start = keys[-1] if args.direction == "backward" else keys[0]
         starts.setdefault(start, []).append(track_id)
     return [PropagationRequest(tuple(ids), args.direction, start, stop, args.threshold, args.method,
-                               patience=args.patience, fusion=args.fusion, overwrite=args.overwrite)
+                               patience=args.patience, fusion=args.fusion, overwrite=args.overwrite,
+                               adapt=args.adapt == "on")
             for start, ids in sorted(starts.items())]
 
 

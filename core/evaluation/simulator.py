@@ -46,7 +46,7 @@ from ..propagation.interpolation import linear_labels
 from ..propagation.plan import Pass, Segment
 from ..propagation.request import PropagationRequest
 from ..propagation.sources import SequenceSource
-from ..tracking.adaptation import Evidence
+from ..tracking.adaptation import AdaptationConfig, Evidence, nearest_keyframes
 from ..tracking.protocol import MultiTargetTracker
 from ..tracking.result import TrackResult
 
@@ -312,8 +312,9 @@ class _PassCache:
         return entry
 
     def _evidence(self, anchor: int) -> list[Evidence]:
-        """The keyframes known so far as adaptation views, the pass's own keyframe last."""
-        frames = [k for k in sorted(self.keyframes) if k != anchor and not self.truth.absent[k]] + [anchor]
+        """The keyframes drawn so far nearest to the pass's start, as the engine picks them."""
+        visible = [k for k in self.keyframes if not self.truth.absent[k]]
+        frames = nearest_keyframes(visible, anchor, AdaptationConfig().max_views)
         return [Evidence(self.source.read(k), self.truth.drawn(k), self.keyframes.get(k, ())) for k in frames]
 
 

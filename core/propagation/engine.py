@@ -32,6 +32,7 @@ from ..annotations.model import Flags, FrameLabel, Project, Provenance
 from ..media.cache import FrameCache
 from ..media.source import MediaInfo
 from ..review.cues import result_distractor
+from ..tracking.adaptation import AdaptationConfig, Evidence, nearest_keyframes
 from ..tracking.protocol import MultiTargetTracker
 from ..tracking.result import TrackResult
 from .boxes import iou_xywh
@@ -180,15 +181,43 @@ def _run(plan: Plan, project: Project, source: object, tracker: MultiTargetTrack
     keep = frame_memory_bytes if plan.backward and plan.forward else 0
     cache = read_ahead_cache(source, read_ahead)
     try:
-        yield from _run_sweeps(plan, RecentFrames(_CacheReader(cache) if cache else source, keep), tracker, request,
-                               cancel, cache)
+        frames = RecentFrames(_CacheReader(cache) if cache else source, keep)
+        adapter = PassAdapter(project, frames, tracker) if request.adapt and hasattr(tracker, "adapt_target") else None
+        yield from _run_sweeps(plan, frames, tracker, request, cancel, cache, adapter)
     finally:
         if cache is not None:
             cache.close()
 
 
+class PassAdapter:
+    """Adapts each pass's new target to its track's human labels nearest to the pass's anchor
+    (at most ``views``), reading those frames; the wrong box a correction replaced comes along."""
+
+    def __init__(self, project: Project, frames: RecentFrames, tracker: MultiTargetTracker) -> None:
+        self.project, self.frames, self.tracker = project, frames, tracker
+        self.views = AdaptationConfig().max_views
+
+    def evidence(self, track_id: int, anchor: int) -> list[Evidence]:
+        track = self.project.tracks.get(track_id)
+        if track is None:
+            return []
+        human = [f for f in track.human_frames() if track.frames[f].box is not None]
+        nearest = nearest_keyframes(human, anchor, self.views)
+        if len(nearest) < 2 and not any(track.frames[f].corrected_from for f in nearest):
+            return []  # one keyframe: nothing to learn, nothing to read
+        return [Evidence(self.frames.read(f), track.frames[f].box,  # type: ignore[arg-type]
+                         () if track.frames[f].corrected_from is None else (track.frames[f].corrected_from,))
+                for f in nearest]
+
+    def adapt(self, p: Pass) -> None:
+        evidence = self.evidence(p.track_id, p.anchor)
+        if evidence:
+            self.tracker.adapt_target(p.state, evidence)  # type: ignore[attr-defined]
+
+
 def _run_sweeps(plan: Plan, frames: RecentFrames, tracker: MultiTargetTracker, request: PropagationRequest,
-                cancel: CancelToken | None, cache: FrameCache | None) -> Iterator[PropagationStep]:
+                cancel: CancelToken | None, cache: FrameCache | None,
+                adapter: PassAdapter | None = None) -> Iterator[PropagationStep]:
     forward_frames, backward_frames = _planned(plan.forward), _planned(plan.backward)
     total = len(forward_frames) + len(backward_frames)
     progress = [0]
@@ -197,14 +226,15 @@ def _run_sweeps(plan: Plan, frames: RecentFrames, tracker: MultiTargetTracker, r
             seg.fused = True
     yield from _absent_segments(plan.segments, progress, total)
     if plan.forward:
-        yield from _sweep(plan.forward, forward_frames, 1, frames, tracker, request, cancel, progress, total, plan)
+        yield from _sweep(plan.forward, forward_frames, 1, frames, tracker, request, cancel, progress, total, plan,
+                          adapter)
     if cancel is not None and cancel.cancelled:
         return
     if plan.backward:
         if cache is not None:
             cache.set_direction(-1)
         yield from _sweep(plan.backward, backward_frames[::-1], -1, frames, tracker, request, cancel, progress,
-                          total, plan)
+                          total, plan, adapter)
 
 
 def _absent_segments(segments: list[Segment], progress: list[int], total: int) -> Iterator[PropagationStep]:
@@ -219,7 +249,7 @@ def _absent_segments(segments: list[Segment], progress: list[int], total: int) -
 
 def _sweep(passes: list[Pass], planned: list[int], step: int, frames: RecentFrames, tracker: MultiTargetTracker,
            request: PropagationRequest, cancel: CancelToken | None, progress: list[int], total: int,
-           plan: Plan) -> Iterator[PropagationStep]:
+           plan: Plan, adapter: PassAdapter | None = None) -> Iterator[PropagationStep]:
     """Advance every pass of one direction frame by frame with one track_many call per frame."""
     anchors: dict[int, list[Pass]] = {}
     for p in passes:
@@ -264,6 +294,8 @@ def _sweep(passes: list[Pass], planned: list[int], step: int, frames: RecentFram
                     log.info("track %d stopped at frame %d after %d low-score frames", p.track_id, frame, p.low_run)
         for p in starting:
             p.state = tracker.init_target(image, p.box)
+            if adapter is not None:
+                adapter.adapt(p)
         if starting:
             remaining_anchors -= 1
         if active:

@@ -33,6 +33,8 @@ class PropagationRequest:
     overwrite: imported labels are tracked over and replaced like tracked ones instead of
       stopping the run; an explicit user choice (a person's ground truth is at stake), never a
       default. Manual keyframes stop every run and are never replaced.
+    adapt: each pass starts adapted to its track's human labels nearest to it (a tracker with
+      ``adapt_target``; core.tracking.adaptation): a track with one keyframe is not adapted.
     """
 
     track_ids: tuple[int, ...]
@@ -45,6 +47,7 @@ class PropagationRequest:
     fusion: str = "agreement"
     agree_iou: float | None = None
     overwrite: bool = False
+    adapt: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "track_ids", tuple(int(t) for t in self.track_ids))

@@ -57,7 +57,7 @@ class AdaptationConfig:
 
     prior: float = 1.0
     hard_negative_weight: float = 4.0
-    max_views: int = 6
+    max_views: int = 6  # the keyframes nearest to a pass's start
     newton_steps: int = 6
     refit_classifier: bool = True
     calibrate_boxes: bool = True
@@ -122,6 +122,12 @@ class ViewLabels:
 
     labels: Tensor  # [H, W] 1 positive, 0 negative, -1 ignored
     weights: Tensor  # [H, W] per-cell weight (hard negatives > 1)
+
+
+def nearest_keyframes(keyframes: list[int], anchor: int, count: int) -> list[int]:
+    """The ``count`` keyframes nearest to the frame a pass starts from (ties: the earlier first);
+    the pass's own keyframe is first. Nearby views look most like what the pass will see."""
+    return sorted(keyframes, key=lambda f: (abs(f - anchor), f))[:count]
 
 
 def view_labels(true_xyxy: np.ndarray, wrong_xyxy: list[np.ndarray], cells: Tensor, hard_weight: float) -> ViewLabels:

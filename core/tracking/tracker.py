@@ -206,9 +206,7 @@ class SiamCrossTracker:
         ``init_target`` (the state still holds the drawn box). Returns what was learnt, or None (the
         offline model is kept) for a single view without any correction."""
         config = config or AdaptationConfig()
-        views = list(evidence)
-        if len(views) > config.max_views:  # the first box and the most recent ones
-            views = views[:1] + views[-(config.max_views - 1):]
+        views = list(evidence)[:config.max_views]  # callers pass the nearest first
         wrong = sum(len(v.wrong_boxes) for v in views)
         if len(views) < 2 and wrong == 0:
             state.classifier = None
