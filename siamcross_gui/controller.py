@@ -594,7 +594,7 @@ class Controller(QtCore.QObject):
         self._run_total = 0
         self.run_stops = []
         self.worker.configure(self.settings.model, self.settings.device)
-        self.worker.submit(self.project, request)
+        self.worker.submit(self.project, replace(request, adapt=self.settings.adapt))
         self._apply_timer.start()
         self.propagationStarted.emit(0)
 

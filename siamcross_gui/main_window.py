@@ -502,6 +502,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if keymap_changed:
             self._install_keys()
             self._build_menus()
+        self._refresh_all()
 
     def classes_dialog(self) -> ClassesDialog | None:
         """The class list editor (non-blocking; every change is one undo step)."""
@@ -664,7 +665,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if project is None:
             return
         self._refresh_boxes()
-        self.tracks.refresh(project, self.controller.selected)
+        self.tracks.refresh(project, self.controller.selected, self.settings.adapt)
         if not self._timeline_timer.isActive():
             self._timeline_timer.start()
         self._update_title()

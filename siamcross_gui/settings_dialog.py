@@ -50,6 +50,10 @@ class SettingsDialog(QtWidgets.QDialog):
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
         self.threshold.setValue(settings.score_threshold)
+        self.adapt = QtWidgets.QCheckBox("Learn from each track's keyframes")
+        self.adapt.setChecked(settings.adapt)
+        self.adapt.setToolTip("Every pass adapts the tracker to the boxes you drew for that track (how you frame "
+                              "it, and what it confused it with); a track with one keyframe is not adapted")
         self.keymap = QtWidgets.QLineEdit(settings.keymap_file)
         self.keymap.setPlaceholderText("default: keymap.json in the config folder")
         browse = QtWidgets.QPushButton("Browse…")
@@ -61,6 +65,7 @@ class SettingsDialog(QtWidgets.QDialog):
         form.addRow("Device", self.device)
         form.addRow("Model", model_row)
         form.addRow("Low-confidence threshold", self.threshold)
+        form.addRow("Adaptation", self.adapt)
         form.addRow("Keymap file", keymap_row)
         self.note = QtWidgets.QLabel(" ".join(notes))
         self.note.setWordWrap(True)
@@ -98,4 +103,5 @@ class SettingsDialog(QtWidgets.QDialog):
     def result_settings(self) -> AppSettings:
         model = self.model.currentData() or self._base.model
         return self._base.with_(device=self.device.currentText(), model=str(model),
-                                score_threshold=float(self.threshold.value()), keymap_file=self.keymap.text().strip())
+                                score_threshold=float(self.threshold.value()), keymap_file=self.keymap.text().strip(),
+                                adapt=self.adapt.isChecked())

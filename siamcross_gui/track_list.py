@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from core.annotations.model import Project
+from core.propagation.engine import track_adaptation_views
 
 COL_SHOW, COL_ID, COL_LABEL, COL_NAME, COL_LOCK, COL_FRAMES = range(6)
 
@@ -103,7 +104,7 @@ class TrackList(QtWidgets.QWidget):
         self.table.itemSelectionChanged.connect(self._on_selection)
 
     # --- mirror the project ---------------------------------------------------------------
-    def refresh(self, project: Project, selected: int | None) -> None:
+    def refresh(self, project: Project, selected: int | None, adapt: bool = True) -> None:
         self._filling = True
         self.class_delegate.classes = list(project.classes)
         try:
@@ -132,8 +133,14 @@ class TrackList(QtWidgets.QWidget):
                 lock.setCheckState(QtCore.Qt.CheckState.Checked if track.locked else QtCore.Qt.CheckState.Unchecked)
                 lock.setToolTip("Locked: no edit or propagation changes this track" if track.locked
                                 else "Lock this track when it is finished")
-                frames = self._item(row, COL_FRAMES, f"{len(track.frames)} ({len(track.keyframes())} key)")
+                learnt = track_adaptation_views(track) if adapt else 0
+                text = f"{len(track.frames)} ({len(track.keyframes())} key)" + (f", adapted ×{learnt}" if learnt else "")
+                frames = self._item(row, COL_FRAMES, text)
                 frames.setFlags(QtCore.Qt.ItemFlag.ItemIsEnabled | QtCore.Qt.ItemFlag.ItemIsSelectable)
+                frames.setToolTip(f"The tracker adapts to this track from {learnt} of its keyframes (the nearest "
+                                  "to where each pass starts); undoing a keyframe undoes what it taught"
+                                  if learnt else "Not adapted: the track has one keyframe and no correction"
+                                  if adapt else "Adaptation is off in Settings")
                 if track.attributes:
                     ident.setToolTip("\n".join(f"{k}: {v}" for k, v in sorted(track.attributes.items())))
                 else:

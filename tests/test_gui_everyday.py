@@ -12,7 +12,7 @@ from core.annotations.model import Provenance
 from siamcross_gui.main_window import MainWindow
 from siamcross_gui.settings import AppSettings
 from siamcross_gui.testing import SlowIdentityTracker, activate, click, drag, key, window_maker
-from siamcross_gui.track_list import COL_LABEL, COL_LOCK, COL_NAME
+from siamcross_gui.track_list import COL_FRAMES, COL_LABEL, COL_LOCK, COL_NAME
 
 WAIT_MS = 30_000
 BOX = (400.0, 200.0, 300.0, 250.0)
@@ -274,3 +274,21 @@ def _middle_drag(viewport, start: QtCore.QPoint, end: QtCore.QPoint) -> None:
         _send_mouse(viewport, Type.MouseMove, p, none, middle)
     _send_mouse(viewport, Type.MouseButtonRelease, end, middle, none)
     QtWidgets.QApplication.processEvents()
+
+
+# --- the tracker learns from keyframes -------------------------------------------------------------------
+def test_the_track_list_shows_adaptation_and_undo_and_settings_take_it_back(make_window, demo_video, qtbot):
+    window = make_window(tracker=SlowIdentityTracker(delay=0.0), path=demo_video)
+    frames = window.tracks.table.item
+    drag_box(window, BOX)
+    assert "adapted" not in frames(0, COL_FRAMES).text() and "one keyframe" in frames(0, COL_FRAMES).toolTip()
+    window.controller.seek(40)
+    drag_box(window, (500.0, 260.0, 200.0, 150.0))
+    qtbot.waitUntil(lambda: "adapted ×2" in frames(0, COL_FRAMES).text(), timeout=5000)
+    key(window, "Ctrl+Z")  # undoing the keyframe undoes what it taught
+    qtbot.waitUntil(lambda: "adapted" not in frames(0, COL_FRAMES).text(), timeout=5000)
+    key(window, "Ctrl+Shift+Z")
+    qtbot.waitUntil(lambda: "adapted ×2" in frames(0, COL_FRAMES).text(), timeout=5000)
+    window.apply_settings(window.settings.with_(adapt=False))
+    qtbot.waitUntil(lambda: "adapted" not in frames(0, COL_FRAMES).text(), timeout=5000)
+    assert "off in Settings" in frames(0, COL_FRAMES).toolTip()

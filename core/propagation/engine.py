@@ -28,11 +28,11 @@ from typing import Iterator
 
 import numpy as np
 
-from ..annotations.model import Flags, FrameLabel, Project, Provenance
+from ..annotations.model import Flags, FrameLabel, Project, Provenance, Track
 from ..media.cache import FrameCache
 from ..media.source import MediaInfo
 from ..review.cues import result_distractor
-from ..tracking.adaptation import AdaptationConfig, Evidence, nearest_keyframes
+from ..tracking.adaptation import AdaptationConfig, Evidence, adaptation_views, nearest_keyframes
 from ..tracking.protocol import MultiTargetTracker
 from ..tracking.result import TrackResult
 from .boxes import iou_xywh
@@ -201,10 +201,10 @@ class PassAdapter:
         track = self.project.tracks.get(track_id)
         if track is None:
             return []
+        if not track_adaptation_views(track, self.views):
+            return []  # one keyframe: nothing to learn, nothing to read
         human = [f for f in track.human_frames() if track.frames[f].box is not None]
         nearest = nearest_keyframes(human, anchor, self.views)
-        if len(nearest) < 2 and not any(track.frames[f].corrected_from for f in nearest):
-            return []  # one keyframe: nothing to learn, nothing to read
         return [Evidence(self.frames.read(f), track.frames[f].box,  # type: ignore[arg-type]
                          () if track.frames[f].corrected_from is None else (track.frames[f].corrected_from,))
                 for f in nearest]
@@ -213,6 +213,13 @@ class PassAdapter:
         evidence = self.evidence(p.track_id, p.anchor)
         if evidence:
             self.tracker.adapt_target(p.state, evidence)  # type: ignore[attr-defined]
+
+
+def track_adaptation_views(track: Track, views: int | None = None) -> int:
+    """How many of its human labels a pass of ``track`` learns from (0: none; what the app shows)."""
+    human = [f for f in track.human_frames() if track.frames[f].box is not None]
+    corrections = sum(1 for f in human if track.frames[f].corrected_from is not None)
+    return adaptation_views(human, corrections, AdaptationConfig().max_views if views is None else views)
 
 
 def _run_sweeps(plan: Plan, frames: RecentFrames, tracker: MultiTargetTracker, request: PropagationRequest,

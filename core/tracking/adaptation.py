@@ -130,6 +130,14 @@ def nearest_keyframes(keyframes: list[int], anchor: int, count: int) -> list[int
     return sorted(keyframes, key=lambda f: (abs(f - anchor), f))[:count]
 
 
+def adaptation_views(keyframes: list[int], corrections: int, count: int) -> int:
+    """How many keyframe views a pass of a track learns from (0: it is not adapted): a track with
+    one keyframe and no correction learns nothing; otherwise its nearest ``count`` keyframes."""
+    if len(keyframes) < 2 and corrections == 0:
+        return 0
+    return min(len(keyframes), count)
+
+
 def view_labels(true_xyxy: np.ndarray, wrong_xyxy: list[np.ndarray], cells: Tensor, hard_weight: float) -> ViewLabels:
     """Labels of a view from its boxes in crop pixels (x1, y1, x2, y2) and the cell centres [H, W, 2].
 
