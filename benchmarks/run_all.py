@@ -21,12 +21,9 @@ REPORT = ROOT / "benchmarks" / "REPORT.md"
 BENCHMARKS: list[tuple[str, str, list[str]]] = [
     ("Model: parameters, GFLOPs, per-stage ms", "benchmarks.model_bench", ["--repeats", "20"]),
     ("Tracking: fps, 1/4/16 targets in one batched pass", "benchmarks.track_bench", ["--frames", "60"]),
-    ("Tracking with siamcross-lite-fast (undilated backbone)", "benchmarks.track_bench",
-     ["--frames", "60", "--model", "lite-fast"]),
     ("Media: open, sequential/random reads, cache, save/load", "benchmarks.media_bench", []),
     ("End to end: propagation over a real 720p video beside the model alone, 1/4/16 tracks",
      "benchmarks.propagation_bench", []),
-    ("End to end with siamcross-lite-fast, 1/4/16 tracks", "benchmarks.propagation_bench", ["--model", "lite-fast"]),
     ("Memory: resident memory while propagating through a 10,000-frame 720p video", "benchmarks.propagation_bench",
      ["--long", "10000"]),
     ("Speed beside OpenCV's trackers (MIL, NanoTrack) on the same 720p frames", "benchmarks.peer_speed", []),

@@ -79,22 +79,20 @@ def _cache_progress(done: int, total: int) -> None:
 def build_network(config: TrainConfig) -> SiamCrossNet:
     if config.model not in NAMED_CONFIGS:
         raise ConfigError(f"Unknown model {config.model!r}; use one of {', '.join(sorted(NAMED_CONFIGS))}.")
-    model_config = NAMED_CONFIGS[config.model]()
-    if config.dilate_deep is not None:
-        model_config = dataclasses.replace(model_config, dilate_deep=config.dilate_deep)
-    net = SiamCrossNet(model_config, pretrained_backbone=True)
+    net = SiamCrossNet(NAMED_CONFIGS[config.model](), pretrained_backbone=True)
     if config.init_weights:
         load_weights(net, Path(config.init_weights).expanduser())
     return net
 
 
 def build_teacher(config: TrainConfig, device: torch.device) -> SiamCrossNet | None:
-    """The frozen teacher network of ``config.teacher`` (None when the config names none)."""
+    """The frozen teacher network of ``config.teacher`` (None when the config names none): the
+    converted NanoTrack v2 network, which is what the lite config builds with its pretrained parts."""
     if config.teacher is None:
         return None
     if config.teacher != "nanotrack-v2":
         raise ConfigError(f"Unknown teacher {config.teacher!r}; the only teacher is 'nanotrack-v2'.")
-    teacher = SiamCrossNet(NAMED_CONFIGS["lite-v2"](), pretrained_backbone=True).to(device).eval()
+    teacher = SiamCrossNet(NAMED_CONFIGS["lite"](), pretrained_backbone=True).to(device).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
     return teacher

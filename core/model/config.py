@@ -25,26 +25,34 @@ class PostprocessConfig:
     score_threshold: float = 0.3
 
 
+BACKBONES = ("nanotrack_v2", "resnet50")
+"""The backbones this version builds (core.model.backbones.build_backbone)."""
+
+RETIRED_KEYS = frozenset({"dilate_deep"})
+"""Config keys that files of earlier versions carry and nothing reads any more: dilate_deep
+chose how the retired EfficientNet-Lite0 backbone reached stride 8 (ResNet-50 is always
+dilated, NanoTrack v2 never)."""
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to build a SiamCrossNet.
 
     Geometry: template/search crops are square (template_size, search_size) in pixels;
     features have ``stride`` pixels per cell and cell ``c`` is centred on pixel
-    ``stride * c``; the template feature map is centre-cropped to ``template_crop`` cells
-    starting at cell ``template_crop_start`` (SiamRPN++ crops 7x7 of 15x15; our padded
-    backbones give 16x16, we crop 8x8 from cell 4 so the grid stays symmetric and the
-    output map is 25x25 with its middle cell on the search-crop centre).
+    ``stride * c``; the template feature map is cropped to ``template_crop`` cells starting
+    at cell ``template_crop_start``. Depthwise (r50): SiamRPN++ crops 7x7 of 15x15; our padded
+    backbone gives 16x16, we crop 8x8 from cell 4 so the grid stays symmetric and the output
+    map is 25x25 with its middle cell on the search-crop centre. Pixel-wise (lite): the whole
+    8x8 template map (stride 16, crop from cell 0) and a 16x16 output on the search grid.
 
-    backbone: "nanotrack_v2" | "efficientnet_lite0" | "resnet50"; backbone_levels: which
-    backbone outputs feed the neck (indices into the backbone's ``out_channels``).
+    backbone: one of BACKBONES; backbone_levels: which backbone outputs feed the
+    neck (indices into the backbone's ``out_channels``).
     correlation: "depthwise" (the paper's per-channel xcorr of a cropped template, then
     OAINHeads) or "pixelwise" (every template position a channel on the full search grid,
     then MobileOAINHeads; for stride-16 features, whose 9x9 depthwise response is too coarse).
     head_channels: tower width of the pixel-wise heads; neck_reduce: a 1x1 conv + BN to
     ``neck_channels`` per level (off when the backbone is already narrow).
-    dilate_deep: keep the deep backbone stages at stride 8 by dilation (SiamRPN++); when
-    False (lite only) the stride-16 stage runs at stride 16 and is upsampled to stride 8.
     neck_channels: width after the 1x1 reduction; adjust_kernel: kernel of the per-branch
     adjust convs before the depthwise xcorr; head_convs / separable: the cls/reg towers.
     omega: weight of the cls branch in the fused score ((1-ω)σ(cls)+σ(align))/(2-ω).
@@ -60,7 +68,6 @@ class ModelConfig:
     backbone: str
     backbone_levels: tuple[int, ...]
     neck_channels: int
-    dilate_deep: bool = True
     correlation: str = "depthwise"
     head_channels: int = 96
     neck_reduce: bool = True
@@ -106,12 +113,14 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        """Inverse of ``to_dict``; unknown keys are an error (another version's file)."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
+        """Inverse of ``to_dict``; unknown keys and backbones are an error (another version's
+        file), the retired keys of earlier files are dropped."""
+        values = {k: v for k, v in data.items() if k not in RETIRED_KEYS}
+        unknown = set(values) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        values = dict(data)
+        if values.get("backbone") not in BACKBONES:
+            raise ValueError(f"unknown backbone {values.get('backbone')!r}")
         values["backbone_levels"] = tuple(values["backbone_levels"])
         if "gammas" in values:
             values["gammas"] = tuple(float(g) for g in values["gammas"])
@@ -124,21 +133,23 @@ class ModelConfig:
 
 
 def lite_config() -> ModelConfig:
-    """siamcross-lite: EfficientNet-Lite0, two levels (stride-8 40ch and dilated 112ch).
-
-    Two levels because the 40-channel stride-8 stage keeps fine localisation that the
-    dilated deep stage blurs, and it costs almost nothing (a 1x1 reduction and one more
-    depthwise xcorr); the levels are fused before the towers so the heads run once.
-    """
+    """siamcross-lite: NanoTrack v2's tracking-trained backbone (48 channels, stride 16) under
+    SCAN, pixel-wise correlation and the mobile OAIN heads (16x16 response maps; see
+    core/model/pixelwise.py)."""
     return ModelConfig(
         name="siamcross-lite",
-        backbone="efficientnet_lite0",
-        backbone_levels=(0, 1),
-        neck_channels=96,
-        adjust_kernel=1,
-        head_convs=2,
-        separable=True,
+        backbone="nanotrack_v2",
+        backbone_levels=(0,),
+        neck_channels=48,
+        neck_reduce=False,
+        correlation="pixelwise",
+        head_convs=6,
+        head_channels=96,
+        stride=16,
+        template_crop=8,
+        template_crop_start=0,
         adca_channels=32,
+        postprocess=PostprocessConfig(window_influence=0.455, penalty_k=0.055, size_lr=0.37),
     )
 
 
@@ -155,31 +166,4 @@ def r50_config() -> ModelConfig:
     )
 
 
-def lite_fast_config() -> ModelConfig:
-    """siamcross-lite-fast: Lite with its 112-channel stage at stride 16, upsampled to stride 8
-    instead of dilated (1.04 vs 2.24 GFLOPs a frame; same held-out AUC, a few more corrections
-    in the annotation-effort simulator; see resources/models/MODEL_CARD.md)."""
-    return replace(lite_config(), name="siamcross-lite-fast", dilate_deep=False)
-
-
-def mobile_config() -> ModelConfig:
-    """NanoTrack v2's tracking-trained backbone (48 channels, stride 16) under SCAN, pixel-wise
-    correlation and the mobile OAIN heads (16x16 response maps; see core/model/pixelwise.py)."""
-    return ModelConfig(
-        name="siamcross-lite-v2",
-        backbone="nanotrack_v2",
-        backbone_levels=(0,),
-        neck_channels=48,
-        neck_reduce=False,
-        correlation="pixelwise",
-        head_convs=6,
-        head_channels=96,
-        stride=16,
-        template_crop=8,
-        template_crop_start=0,
-        adca_channels=32,
-        postprocess=PostprocessConfig(window_influence=0.455, penalty_k=0.055, size_lr=0.37),
-    )
-
-
-NAMED_CONFIGS = {"lite-v2": mobile_config, "lite": lite_config, "lite-fast": lite_fast_config, "r50": r50_config}
+NAMED_CONFIGS = {"lite": lite_config, "r50": r50_config}

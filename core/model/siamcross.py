@@ -1,4 +1,4 @@
-"""SiamCrossNet: backbone -> neck -> SCAN -> depthwise xcorr -> OAIN heads.
+"""SiamCrossNet: backbone -> neck -> SCAN -> xcorr (depthwise for r50, pixel-wise for lite) -> OAIN heads.
 
 The network is stateless: ``encode_template`` returns a TemplateEncoding that the
 tracker keeps per target, ``encode_search`` runs once per search crop, and ``decode``
@@ -87,7 +87,7 @@ class SiamCrossNet(nn.Module):
     def __init__(self, config: ModelConfig, pretrained_backbone: bool = True):
         super().__init__()
         self.config = config
-        self.backbone = build_backbone(config.backbone, pretrained_backbone, config.dilate_deep)
+        self.backbone = build_backbone(config.backbone, pretrained_backbone)
         channels = config.neck_channels
         level_channels = [self.backbone.out_channels[i] for i in config.backbone_levels]
         self.neck = nn.ModuleList(

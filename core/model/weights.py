@@ -1,9 +1,11 @@
 """Weights files: a versioned dict with the config, loaded only with weights_only=True.
 
 File layout: {"format_version": 1, "config": ModelConfig.to_dict(), "state_dict": ...,
-"meta": {...}, "includes_backbone": bool}. A lite file normally holds the neck and
-heads only (the backbone comes from its pip package) unless the backbone was
-fine-tuned. Every problem a user can cause is a ModelError with one sentence.
+"meta": {...}, "includes_backbone": bool}. A file holds the neck and heads, and the
+backbone too when it was fine-tuned (``includes_backbone`` True); without it the backbone
+comes from its pretrained weights. The shipped lite file holds the whole network, its
+fine-tuned NanoTrack v2 backbone included. Every problem a user can cause is a ModelError
+with one sentence.
 """
 from __future__ import annotations
 
@@ -23,8 +25,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
-DEFAULT_FILES = {"lite": MODELS_DIR / "siamcross-lite.pt", "lite-fast": MODELS_DIR / "siamcross-lite-fast.pt",
-                 "r50": MODELS_DIR / "siamcross-r50.pt"}
+DEFAULT_FILES = {"lite": MODELS_DIR / "siamcross-lite.pt", "r50": MODELS_DIR / "siamcross-r50.pt"}
 
 
 def save_weights(net: SiamCrossNet, path: str | Path, include_backbone: bool = False,
@@ -111,8 +112,9 @@ def load_weights(net: SiamCrossNet, path: str | Path) -> dict[str, Any]:
 def load_model(name_or_path: str | Path, device: str | torch.device = "cpu") -> SiamCrossNet:
     """"lite" / "r50" (bundled weights if present) or a weights file path -> eval-mode net.
 
-    Without a bundled file, a named model is built from its ImageNet backbone with
-    untrained heads and a warning; its scores are meaningless until trained.
+    Without a bundled file, a named model is built from what is pretrained, with a warning:
+    r50 from its ImageNet backbone with untrained heads (meaningless scores), lite as the
+    converted NanoTrack v2 network with SiamCross's additions untrained.
     """
     key = str(name_or_path)
     if key in NAMED_CONFIGS:

@@ -1,7 +1,7 @@
 """Profile a named model as users run it: shipped weights, prepared the way the tracker prepares them.
 
 Shared by `siamcross bench` and benchmarks/model_bench.py so both print the same numbers
-(a random, unprepared net times 1.5x slower than what the tracker runs on a CPU).
+(an unprepared net is slower than what the tracker runs: ``prepare_for_inference``).
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def profile_named(name: str, repeats: int, prepared: bool = True, device: str = 
     one_thread = tracker.runs_passes_on_one_thread
     setup = (f"{DEFAULT_FILES[name].name} as the tracker runs it: backbone BN folded {prep.backbone_fused}, "
              f"{prep.batchnorms_folded} head BNs folded, oneDNN CPU kernels {prep.cpu_kernels}, "
+             f"channels-last {prep.channels_last}, "
              f"{'one thread per pass (core/tracking/passes.py)' if one_thread else 'torch threads per pass'}")
     with torch_threads(1) if one_thread else nullcontext():
         return profile_model(tracker.net, repeats=repeats, size=size, setup=setup)

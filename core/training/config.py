@@ -114,7 +114,6 @@ class CacheConfig:
 class TrainConfig:
     model: str = "lite"  # "lite" | "r50"
     init_weights: str | None = None  # start neck+heads from these weights instead of scratch
-    dilate_deep: bool | None = None  # override the model's dilate_deep (None keeps the named config's)
     # "nanotrack-v2": the converted NanoTrack v2 network labels every pair too, and the student's
     # classification map is pulled towards the teacher's (distill_weight x BCE, every cell)
     teacher: str | None = None

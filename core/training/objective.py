@@ -85,22 +85,11 @@ def _float_output(output: HeadOutput) -> HeadOutput:
 def backbone_stages(backbone: nn.Module) -> list[list[nn.Parameter]]:
     """The backbone's parameters grouped by stage, input side first.
 
-    EfficientNet: consecutive blocks with the same output width form a stage; ResNet:
+    A backbone that names its stages (NanoTrack v2: ``stages()``) is taken at its word; ResNet:
     ``layer1``..``layer4``; otherwise each direct child with parameters is a stage.
     """
     if hasattr(backbone, "stages"):
         return list(backbone.stages())
-    blocks = getattr(backbone, "_blocks", None)
-    if blocks is not None:
-        stages: list[list[nn.Parameter]] = []
-        last_width = None
-        for block in blocks:
-            width = block._project_conv.out_channels
-            if width != last_width:
-                stages.append([])
-                last_width = width
-            stages[-1].extend(block.parameters())
-        return stages
     layers = [getattr(backbone, f"layer{i}") for i in range(1, 5) if hasattr(backbone, f"layer{i}")]
     children = layers or [c for c in backbone.children() if any(True for _ in c.parameters())]
     return [list(c.parameters()) for c in children]
