@@ -1,7 +1,7 @@
 """End to end: propagation over a real 720p video beside the model alone; memory over a long video.
 
     python -m benchmarks.propagation_bench [--video PATH] [--model lite] [--targets 1 4 16] [--frames 0]
-        [--placement spread clustered] [--shared off on]
+        [--placement spread clustered]
     python -m benchmarks.propagation_bench --long 10000 [--sample-every 500] [--keep-video]
 
 End to end is what an annotator waits for: ``core.propagation.propagate`` reading frames from
@@ -10,8 +10,7 @@ into an ``AnnotationStore`` with ``apply_propagated`` joined to one undo step (a
 "Model alone" is ``track_many`` over the same frames already decoded in memory, so the ratio
 model-alone time / end-to-end time says how much decode, engine and store cost on top (1.0 =
 nothing). The N-target ratio is end-to-end time with N tracks / with one track. ``--placement``
-puts the extra tracks spread over the frame or clustered in a crowd (track_bench's placements);
-``--shared off on`` runs each row with and without shared backbone passes, back to back.
+puts the extra tracks spread over the frame or clustered in a crowd (track_bench's placements).
 
 ``--long N`` writes an N-frame 720p video (the shared clip looped) to a temp folder, not the
 repo, propagates one track through all of it and samples this process's resident memory
@@ -178,7 +177,6 @@ def end_to_end(tracker, video: Path, boxes, frame_limit: int, read_ahead: int | 
 
 def bench_targets(args: argparse.Namespace) -> dict:
     from core.tracking import SiamCrossTracker
-    from core.tracking.shared_search import SharedSearchConfig
 
     tracker = SiamCrossTracker.from_pretrained(args.model, device=args.device)
     decoded = decode_all(args.video, args.frames)
@@ -188,17 +186,14 @@ def bench_targets(args: argparse.Namespace) -> dict:
     for placement in args.placement:
         for count in args.targets:
             boxes = PLACEMENTS[placement](START_BOX, count, width, height)
-            for shared in args.shared:  # back to back on the same boxes
-                tracker.shared_search = SharedSearchConfig() if shared == "on" else None
-                alone = model_alone(tracker, decoded, boxes)
-                e2e, open_s = end_to_end(tracker, args.video, boxes, len(decoded), args.read_ahead)
-                tracker.shared_search = None
-                report["rows"].append({"placement": placement, "targets": count, "shared": shared,
-                                       "model_alone": alone.as_dict(), "end_to_end": e2e.as_dict(),
-                                       "open_s": round(open_s, 3),
-                                       "ratio_wall": round(alone.wall_ms / e2e.wall_ms, 3),
-                                       "ratio_cpu": round(alone.cpu_ms / e2e.cpu_ms, 3)})
-    ones = {r["placement"]: r for r in report["rows"] if r["targets"] == 1 and r["shared"] == "off"}
+            alone = model_alone(tracker, decoded, boxes)
+            e2e, open_s = end_to_end(tracker, args.video, boxes, len(decoded), args.read_ahead)
+            report["rows"].append({"placement": placement, "targets": count,
+                                   "model_alone": alone.as_dict(), "end_to_end": e2e.as_dict(),
+                                   "open_s": round(open_s, 3),
+                                   "ratio_wall": round(alone.wall_ms / e2e.wall_ms, 3),
+                                   "ratio_cpu": round(alone.cpu_ms / e2e.cpu_ms, 3)})
+    ones = {r["placement"]: r for r in report["rows"] if r["targets"] == 1}
     for row in report["rows"]:
         one = ones.get(row["placement"])
         if one:
@@ -288,13 +283,13 @@ def print_targets(report: dict) -> None:
           f"{report['video']} {report['frame_size'][0]}x{report['frame_size'][1]}, {report['frames']} frames; "
           f"{load_line()}")
     print("model alone = track_many on decoded frames; end to end = open_media + propagate + AnnotationStore\n")
-    print("| placement | targets | shared | model alone ms (CPU ms) | end to end ms (CPU ms) | e2e fps "
+    print("| placement | targets | model alone ms (CPU ms) | end to end ms (CPU ms) | e2e fps "
           "| model/e2e wall | model/e2e CPU | vs 1 target wall | vs 1 target CPU |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in report["rows"]:
         alone, e2e = row["model_alone"], row["end_to_end"]
         vs_wall, vs_cpu = row.get("vs_one_target_wall", float("nan")), row.get("vs_one_target_cpu", float("nan"))
-        print(f"| {row['placement']} | {row['targets']} | {row['shared']} "
+        print(f"| {row['placement']} | {row['targets']} "
               f"| {alone['wall_ms']:.1f} ({alone['cpu_ms']:.1f}) "
               f"| {e2e['wall_ms']:.1f} ({e2e['cpu_ms']:.1f}) | {e2e['fps']:.1f} "
               f"| {row['ratio_wall']:.2f} | {row['ratio_cpu']:.2f} | {vs_wall:.2f} | {vs_cpu:.2f} |")
@@ -329,8 +324,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--placement", nargs="+", choices=sorted(PLACEMENTS), default=["spread"],
                         help="where the extra targets go: spread over the frame, or clustered in a crowd")
-    parser.add_argument("--shared", nargs="+", choices=["off", "on"], default=["off"],
-                        help="shared backbone passes for overlapping targets (both: --shared off on)")
     parser.add_argument("--long", type=int, default=0, metavar="N", help="memory run over an N-frame video")
     parser.add_argument("--sample-every", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=1000, help="frames before memory must be flat")

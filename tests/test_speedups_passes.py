@@ -133,19 +133,3 @@ def test_parallel_passes_give_the_boxes_of_serial_passes(frames):
     finally:
         parallel._passes.close()
     assert torch.get_num_threads() == before
-
-
-def test_shared_threads_give_torch_its_threads_back_inside_a_step():
-    before = torch.get_num_threads()
-    runner = PassRunner(parallel=True, workers=3)
-    with torch_threads(2):
-        with runner.step():
-            assert torch.get_num_threads() == 1
-            with runner.shared_threads():
-                assert torch.get_num_threads() == 2  # what the caller had, not the lanes' count
-            assert torch.get_num_threads() == 1
-        assert torch.get_num_threads() == 2
-    assert torch.get_num_threads() == before
-    serial = PassRunner(parallel=False, workers=3)
-    with serial.step(), serial.shared_threads():
-        assert torch.get_num_threads() == before  # a serial runner never touches the count

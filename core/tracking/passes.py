@@ -1,16 +1,16 @@
 """How a small network's passes use the CPU's cores: one thread per pass, passes side by side.
 
-Why: a Lite pass at batch 1-4 is ~150 small ops (25x25 and 32x32 maps). Split across OpenMP
-threads, each op pays a wake-up of the sleeping workers (OMP_WAIT_POLICY=PASSIVE, which the
-app needs, core.tracking.runtime), so on a quiet 2-core machine Lite's heads took 16.3 ms
-per frame with two threads against 7.4 ms with one, and a whole single-target frame 32.0 ms
-against 25.6 ms. One thread per pass removes that overhead; several targets then use the other
-cores by running their passes at the same time (torch releases the GIL), and one target
-leaves the other core to the video decoder and the GUI. A large network (R50, ~80 GFLOPs a
-pass) does gain from splitting each op, so it keeps the usual intra-op threads.
-Measured against one pass at a time with two OpenMP threads (quiet 2-core machine, 720p
-Big Buck Bunny, track_many, alternating in one process): Lite one target 35.7 -> 25.9 ms per
-frame, 16 targets 294 -> 198 ms; Lite-fast one target 32.0 -> 20.2 ms.
+Why: a Lite pass at batch 1-4 is ~300 small ops, two thirds of them the heads' on 16x16
+maps. Split across OpenMP threads, each op pays a wake-up of the sleeping workers
+(OMP_WAIT_POLICY=PASSIVE, which the app needs, core.tracking.runtime), which costs more than
+the op gains from a second core. One thread per pass removes that overhead; several targets
+then use the other cores by running their passes at the same time (torch releases the GIL),
+and one target leaves the other core to the video decoder and the GUI. A large network (R50,
+~80 GFLOPs a pass) does gain from splitting each op, so it keeps the usual intra-op threads.
+Measured when siamcross-lite was the EfficientNet-Lite0 model this version replaced (quiet
+2-core machine, 720p Big Buck Bunny, track_many, alternating in one process; not re-measured
+since): one target 35.7 -> 25.9 ms per frame, 16 targets 294 -> 198 ms, against one pass at a
+time with two OpenMP threads.
 
 Process-wide: torch's thread count is global, so it is set to 1 for the duration of a
 tracking step and restored afterwards (setting it costs well under a microsecond).
@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence, TypeVar
 
 import torch
@@ -29,7 +29,7 @@ from torch import nn
 T = TypeVar("T")
 
 SMALL_NET_PARAMETERS = 5_000_000
-"""Nets below this many parameters run one thread per pass (Lite: 0.85M; R50: 35.7M)."""
+"""Nets below this many parameters run one thread per pass (Lite: 0.34M; R50: 35.7M)."""
 
 
 def is_small(net: nn.Module) -> bool:
@@ -100,13 +100,6 @@ class PassRunner:
             return
         self._outer_threads = torch.get_num_threads()
         with torch_threads(1):
-            yield
-
-    @contextmanager
-    def shared_threads(self) -> Iterator[None]:
-        """Inside a step: the threads torch had before the step, for passes that are not split
-        into lanes (shared search runs a few large group crops one after another)."""
-        with torch_threads(self._outer_threads) if self.parallel else nullcontext():
             yield
 
     def map(self, fn: Callable[[range], T], ranges: Sequence[range]) -> list[T]:

@@ -24,7 +24,7 @@ from core.model import HeadOutput, PostprocessConfig, SiamCrossNet, TemplateEnco
 
 from .adaptation import AdaptationConfig, AdaptedClassifier, BoxCalibration, Evidence, adapted_logits, calibrate, \
     fit_classifier, view_labels
-from .crops import CropWindow, channel_mean, context_size, crop_many, crop_window, padding_for, search_size_for
+from .crops import CropWindow, context_size, crop_many, crop_window, padding_for, search_size_for
 from .device import DeviceChoice, cpu_fallback, is_out_of_memory, resolve_device
 from .inference import InferencePrep, prepare_for_inference, use_cpu_kernels
 from .inputs import MIN_BOX_SIDE, check_frame, clip_box, normalise_box
@@ -32,16 +32,16 @@ from .passes import PassRunner, is_small, split_evenly
 from .postprocess import cosine_window, decide, predicted_boxes
 from .result import ResponseMaps, TrackResult
 from .runtime import keep_freed_memory
-from .shared_search import SharedSearchConfig, plan_search, shared_response_maps
 
 log = logging.getLogger(__name__)
 
 CPU_MAX_BATCH = 4
-"""Targets per network pass on a CPU. Measured (Lite, 2 cores, CPU time per frame): 1
-target 36 ms, 4 targets 130 ms, 16 targets in one pass 760 ms (its ~100 MB activations
-are mmap-ed afresh every frame: ~90k page faults) against 4 passes of 4 at ~520 ms.
-Batching buys nothing more on a CPU beyond a few targets, and the cap bounds memory. With a
-small net the passes of one frame run side by side, one per core (core.tracking.passes)."""
+"""Targets per network pass on a CPU. Measured with the EfficientNet-Lite0 lite this version
+replaced (2 cores, CPU time per frame; not re-measured since): 1 target 36 ms, 4 targets
+130 ms, 16 targets in one pass 760 ms (its ~100 MB activations were mmap-ed afresh every
+frame: ~90k page faults) against 4 passes of 4 at ~520 ms. Batching buys nothing more on a
+CPU beyond a few targets, and the cap bounds memory. With a small net the passes of one
+frame run side by side, one per core (core.tracking.passes)."""
 
 
 @dataclass(eq=False)
@@ -83,22 +83,20 @@ class SiamCrossTracker:
     """The IoU at which fill's forward and backward passes count as agreeing
     (core.propagation.fusion). Two right Lite passes often overlap by less than the default 0.5
     (their sizes lag differently); at 0.3, fill needed 54 instead of 58 corrections on the
-    training sequences and 75 instead of 79 on ../shared/data/seqs (lite, 1 thread)."""
-
-    shared_search: SharedSearchConfig | None = None
-    """Set to a SharedSearchConfig to let overlapping targets share backbone passes
-    (core/tracking/shared_search.py); off by default, see its accuracy note."""
+    training sequences and 75 instead of 79 on ../shared/data/seqs (measured with the
+    EfficientNet-Lite0 lite this version replaced, 1 thread)."""
 
     def __init__(self, net: SiamCrossNet, device: DeviceChoice | str = "auto", fuse: bool = False,
                  max_batch: int | None = None, postprocess: PostprocessConfig | None = None,
                  parallel_passes: bool | None = None) -> None:
         """Track with ``net`` on ``device``.
 
-        fuse=True folds every BatchNorm into its conv and, in float32 on a CPU, runs the
-        backbone on fused oneDNN kernels (core.tracking.inference; the net then serves
-        inference only, so only pass it for a net this tracker owns). max_batch caps the targets of one network
-        pass; None picks CPU_MAX_BATCH on a CPU and no cap on a GPU. postprocess overrides
-        the model's own post-processing knobs (for tuning them; None keeps the model's).
+        fuse=True folds every BatchNorm into its conv and, on a CPU, runs lite in channels-last
+        memory and r50's backbone (float32) on fused oneDNN kernels (core.tracking.inference;
+        the net then serves inference only, so only pass it for a net this tracker owns).
+        max_batch caps the targets of one network pass; None picks CPU_MAX_BATCH on a CPU and
+        no cap on a GPU. postprocess overrides the model's own post-processing knobs (for
+        tuning them; None keeps the model's).
         parallel_passes: one thread per network pass, passes of several targets side by side
         (core.tracking.passes); None picks it for a small net on a CPU.
         """
@@ -365,18 +363,11 @@ class SiamCrossTracker:
                 state.template = self._encode(state.template_crop, state.template_box_xyxy)
                 state.generation = self._generation
         windows = [self._search_window(s) for s in states]
-        plan = plan_search(windows, self.shared_search, self._net.config) if self.shared_search else None
-        if plan is not None and plan.groups:  # overlapping targets share backbone passes
-            windows = list(plan.windows)
-            with self._passes.shared_threads():
-                maps = shared_response_maps(self._net, self._to_input, self._omega, frame, plan,
-                                            [s.template for s in states], channel_mean(frame), self._max_batch)
-        else:
-            pad = padding_for(frame, windows)  # once for the frame, not once per lane
-            ranges = split_evenly(len(states), self._max_batch, self._passes.workers)
-            maps = np.concatenate(self._passes.map(  # each pass crops its own targets, in its lane
-                lambda r: self._response_maps(crop_many(frame, windows[r.start:r.stop], pad),
-                                              states[r.start:r.stop]), ranges))
+        pad = padding_for(frame, windows)  # once for the frame, not once per lane
+        ranges = split_evenly(len(states), self._max_batch, self._passes.workers)
+        maps = np.concatenate(self._passes.map(  # each pass crops its own targets, in its lane
+            lambda r: self._response_maps(crop_many(frame, windows[r.start:r.stop], pad),
+                                          states[r.start:r.stop]), ranges))
 
         scales = np.array([w.out_size / w.side for w in windows])  # crop px per frame px
         previous = np.array([s.size_wh for s in states], dtype=np.float64) * scales[:, None]
