@@ -1,10 +1,11 @@
 """oneDNN convolutions for CPU inference: activation and residual add fused into the conv,
 weights packed once into oneDNN's blocked layout instead of on every call.
 
-Why: on a 2-core CPU the folded Lite0 backbone spends about a tenth of its time in separate
-ReLU6 (clamp) passes over the large stride-2/4 maps and a third re-laying out weights and
-activations per call; one fused, pre-packed oneDNN primitive per conv removes both, with
-the same arithmetic (outputs equal to float rounding, checked once when applied).
+Why: a folded backbone run by plain torch ops on a CPU makes a separate activation pass
+(ReLU, ReLU6 as a clamp) over every conv output, large at strides 2 and 4, and re-lays out
+weights and activations on every call; one fused, pre-packed oneDNN primitive per conv removes
+both, with the same arithmetic (outputs equal to float rounding, checked once when applied).
+Used for backbones without a better CPU layout (ResNet-50; core.tracking.inference).
 
 The operators are PyTorch's own (``torch.ops.mkldnn._convolution_pointwise``, what
 torch.compile's CPU backend emits) and need no compiler. ``OneDNNConv`` falls back to

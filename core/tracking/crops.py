@@ -14,7 +14,7 @@ the constant border is the padding (no padded copy of the frame is ever made), a
 window is sub-pixel exact. pysot's pad-slice-resize (``crop_pad_slice``) rounds the
 window to whole pixels. Medians for a 400 px window to 255 px on a 1280x720 frame
 (``python -m benchmarks.track_bench --crops``, 2 cores): inside the frame 0.56 ms vs
-0.30 ms, at a corner 0.34 ms vs 0.84 ms; both are ~1-2% of a Lite network pass.
+0.30 ms, at a corner 0.34 ms vs 0.84 ms; both small beside a network pass.
 """
 from __future__ import annotations
 

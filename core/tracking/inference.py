@@ -1,19 +1,22 @@
 """Inference-only speed-ups of a network the tracker owns (never of one used for training).
 
-Two steps, both leaving the outputs equal to the plain network up to float rounding:
+Steps that all leave the outputs equal to the plain network up to float rounding:
 
 1. ``fold_batchnorms`` (any device, in the weights' own precision, before a cast to fp16):
    every BatchNorm goes into the convolution before it. In the backbone torch.fx does it
-   on the traced module (~50 BatchNorm passes, a sixth of Lite0's CPU time); in the neck,
-   xcorr adjust convs, towers and the ADCA reduce they are Conv+BN pairs of a Sequential,
-   and ADCA's BatchNorm after the deformable conv folds into the deformable weights
-   (the deformable conv is linear in them). A backbone that cannot be traced stays
-   unfused, so this can only make tracking faster.
-2. ``use_cpu_kernels`` (float32 on a CPU only): every backbone conv becomes one oneDNN
-   primitive with its ReLU6 / residual add fused and its weights pre-packed
-   (core.tracking.cpu_kernels), and the input normalisation goes into the first conv
-   (core.tracking.input_fold). It is checked once against the folded backbone on a
-   random crop and dropped, with a log line, if the operators are missing or disagree.
+   on the traced module (ResNet-50's; NanoTrack v2's convs come with their BatchNorms
+   already folded); in the neck, xcorr adjust convs, towers and the ADCA reduce they are
+   Conv+BN pairs of a Sequential, and ADCA's BatchNorm after the deformable conv folds into
+   the deformable weights (the deformable conv is linear in them). A backbone that cannot
+   be traced stays unfused, so this can only make tracking faster.
+2. On a CPU, one of two (``InferencePrep`` says which):
+   - a backbone in ``CHANNELS_LAST_BACKBONES`` (NanoTrack v2, siamcross-lite): the whole
+     net in channels-last memory, where its depthwise convs have their fastest kernels;
+   - any other (ResNet-50), float32 only: ``use_cpu_kernels`` makes every backbone conv
+     one oneDNN primitive with its activation / residual add fused and its weights
+     pre-packed (core.tracking.cpu_kernels), and the input normalisation goes into the
+     first conv (core.tracking.input_fold). It is checked once against the folded backbone
+     on a random crop and dropped, with a log line, if the operators are missing or disagree.
 """
 from __future__ import annotations
 
@@ -39,8 +42,9 @@ one on the check crop. Float rounding gives ~1e-6; a wrong rewrite gives O(1).""
 
 @dataclass(frozen=True)
 class InferencePrep:
-    """What ``prepare`` did to a net: backbone folded by torch.fx, BatchNorms folded outside
-    the backbone, backbone convs on fused oneDNN kernels."""
+    """What ``prepare_for_inference`` did to a net: backbone folded by torch.fx, BatchNorms
+    folded outside the backbone, backbone convs on fused oneDNN kernels, net in channels-last
+    memory (at most one of the last two)."""
 
     backbone_fused: bool = False
     batchnorms_folded: int = 0

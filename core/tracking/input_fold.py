@@ -1,8 +1,8 @@
 """Fold the backbone's input normalisation into its first convolution (inference only).
 
-Why: a backbone takes raw BGR 0..255 and normalises it itself, ``(bgr.flip(1) - mean) / std``:
-three full passes over the 255 px search crop (flip, subtract, divide; ~0.7 ms of a ~25 ms
-Lite frame on one core, paid again for every target). The first conv is linear, so
+Why: a backbone that normalises its raw BGR 0..255 input itself (ResNet-50),
+``(bgr.flip(1) - mean) / std``, makes three full passes over the 255 px search crop (flip,
+subtract, divide), paid again for every target. The first conv is linear, so
 
     conv(W, (flip(x) - mean) / std) = conv(W', x - m'),   W'[:, c] = W[:, 2 - c] / std[2 - c],
                                                           m'[c] = mean[2 - c],

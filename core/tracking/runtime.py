@@ -1,6 +1,7 @@
 """Process settings that make CPU inference fast on a small, shared machine.
 
-Both were measured with a Lite ``track()`` on the shared 2-core build machine:
+Both were measured with a ``track()`` of the EfficientNet-Lite0 lite this version replaced,
+on the shared 2-core build machine:
 
 - OpenMP threads that sleep when idle (OMP_WAIT_POLICY=PASSIVE). With the default
   spinning, a busy machine (a GUI thread, a decoder, other processes) made track()
