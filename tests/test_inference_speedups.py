@@ -1,13 +1,14 @@
 """Inference-only speed-ups (core.tracking.inference, core.tracking.cpu_kernels) change no output.
 
-The optimised tracker (from_pretrained: every BatchNorm folded, backbone on fused oneDNN
-kernels) is compared with the plain, unfolded shipped net on a real sequence; each fold and
-each fused kernel is also checked alone on inputs where a wrong fold shows (BatchNorm
-statistics far from identity).
+The optimised tracker (from_pretrained: every BatchNorm folded, lite channels-last on a CPU)
+is compared with the plain, unfolded shipped net on a real sequence; each fold and each fused
+oneDNN kernel (what r50's backbone runs on a CPU) is also checked alone on inputs where a wrong
+fold shows (BatchNorm statistics far from identity).
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import operator
 import warnings
 from pathlib import Path
@@ -19,13 +20,15 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from core.model import SiamCrossNet, load_model, lite_config
+from core.model import SiamCrossNet, load_model, lite_config, r50_config
 from core.model.oain import ADCA
 from core.tracking import SiamCrossTracker
 from core.tracking import inference
 from core.tracking.cpu_kernels import RELU, RELU6, OneDNNConv, fuse_graph_convs, onednn_available
 from core.tracking.device import DeviceChoice
-from core.tracking.inference import fold_adca_batchnorm, fold_batchnorms, fold_sequential_batchnorms, use_cpu_kernels
+from core.tracking.inference import (fold_adca_batchnorm, fold_batchnorms, fold_sequential_batchnorms,
+                                     prepare_for_inference, use_cpu_kernels)
+from model_standins import depthwise_config
 
 needs_onednn = pytest.mark.skipif(not onednn_available(), reason="this torch build has no oneDNN kernels")
 
@@ -77,14 +80,16 @@ def assert_same_result(fast, plain) -> None:
     assert fast.score == pytest.approx(plain.score, abs=2e-5)
 
 
-def test_from_pretrained_folds_every_batchnorm_and_uses_cpu_kernels(trackers):
+def test_from_pretrained_folds_every_batchnorm_and_runs_lite_channels_last(trackers):
     fast, plain = trackers
     prep = fast.inference_prep
-    assert prep.backbone_fused and prep.batchnorms_folded == 20  # neck 2, xcorr 8, towers 8, ADCA 2
-    assert prep.cpu_kernels == onednn_available()
-    assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.net.modules())
-    assert sum(isinstance(m, nn.BatchNorm2d) for m in plain.net.modules()) == 53  # untouched: 33 backbone + 20
+    assert prep.backbone_fused and prep.batchnorms_folded == 2  # ADCA's reduce and post (the backbone has none)
+    assert prep.channels_last and not prep.cpu_kernels
+    assert not any(isinstance(m, (nn.BatchNorm2d, OneDNNConv)) for m in fast.net.modules())
+    assert fast.net.heads.cls_logits.weight.is_contiguous(memory_format=torch.channels_last)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in plain.net.modules()) == 2  # untouched
     assert not plain.inference_prep.backbone_fused and plain.inference_prep.batchnorms_folded == 0
+    assert not plain.inference_prep.channels_last
 
 
 def test_optimised_tracker_gives_the_plain_nets_maps_and_boxes_on_a_real_sequence(trackers, car4):
@@ -117,7 +122,7 @@ def test_batched_targets_match_the_plain_net_one_by_one(trackers, car4):
 
 def test_half_precision_net_gets_the_folds_but_not_the_cpu_kernels(car4):
     half = SiamCrossTracker(shipped_net(), DeviceChoice(torch.device("cpu"), half=True), fuse=True)
-    assert half.inference_prep.batchnorms_folded == 20 and not half.inference_prep.cpu_kernels
+    assert half.inference_prep.batchnorms_folded == 2 and not half.inference_prep.cpu_kernels
     assert not any(isinstance(m, OneDNNConv) for m in half.net.modules())
     frames, box = car4
     state = half.init_target(frames[0], box)
@@ -126,12 +131,10 @@ def test_half_precision_net_gets_the_folds_but_not_the_cpu_kernels(car4):
 
 
 def test_off_the_cpu_only_the_folds_apply():
-    """On CUDA or MPS the folds apply and the oneDNN kernels never do (a meta device stands in
-    for the GPU here: it has the device logic and no arithmetic)."""
-    from core.tracking.inference import prepare_for_inference
-
+    """On CUDA or MPS the folds apply and neither the oneDNN kernels nor channels-last do (a meta
+    device stands in for the GPU here: it has the device logic and no arithmetic)."""
     net, prep = prepare_for_inference(shipped_net(), torch.device("meta"), torch.float16)
-    assert prep.backbone_fused and prep.batchnorms_folded == 20 and not prep.cpu_kernels
+    assert prep.backbone_fused and prep.batchnorms_folded == 2 and not prep.cpu_kernels and not prep.channels_last
     assert not any(isinstance(m, (OneDNNConv, nn.BatchNorm2d)) for m in net.modules())
     assert {p.device.type for p in net.parameters()} == {"meta"} and next(net.parameters()).dtype == torch.float16
 
@@ -139,7 +142,7 @@ def test_off_the_cpu_only_the_folds_apply():
 # -- each fold alone -----------------------------------------------------------------------------
 def test_sequential_folds_keep_the_heads_outputs():
     torch.manual_seed(0)
-    net = SiamCrossNet(lite_config(), pretrained_backbone=False).eval()
+    net = SiamCrossNet(depthwise_config(), pretrained_backbone=False).eval()  # r50's BN-heavy neck and heads
     scramble_batchnorms(net)
     z, x = torch.rand(2, 3, 127, 127) * 255, torch.rand(2, 3, 255, 255) * 255
     box = torch.tensor([[30.0, 40.0, 90.0, 80.0], [50.0, 50.0, 70.0, 70.0]])
@@ -147,7 +150,7 @@ def test_sequential_folds_keep_the_heads_outputs():
         expected = net(z, box, x)
         before = net.neck_features(net.backbone_features(x))
     folded = sum(fold_sequential_batchnorms(child) for name, child in net.named_children() if name != "backbone")
-    assert folded == 19  # every Conv+BN pair outside the backbone (ADCA's post BN follows no conv)
+    assert folded == 14  # neck 1, xcorr 4, towers 8, ADCA reduce 1 (ADCA's post BN follows no conv)
     with torch.inference_mode():
         got = net(z, box, x)
         after = net.neck_features(net.backbone_features(x))
@@ -183,9 +186,11 @@ def _deform(adca: ADCA, features: torch.Tensor, reg: torch.Tensor) -> torch.Tens
 
 
 def test_fold_batchnorms_skips_a_training_net():
-    net = SiamCrossNet(lite_config(), pretrained_backbone=False)  # train mode
+    net = SiamCrossNet(depthwise_config(), pretrained_backbone=False)  # train mode
     assert fold_batchnorms(net) == (False, 0)
-    assert sum(isinstance(m, nn.BatchNorm2d) for m in net.modules()) == 53
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in net.modules()) == 15
+    net.eval()
+    assert fold_batchnorms(net) == (True, 15)  # the same net in eval mode: all of them
 
 
 # -- fused oneDNN kernels -------------------------------------------------------------------------
@@ -273,15 +278,47 @@ def test_graph_rewrite_absorbs_only_safe_patterns():
             torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
 
 
+def small_r50() -> SiamCrossNet:
+    """r50 (random weights, BatchNorms away from identity) on 127 px search crops: the backbone
+    the oneDNN kernels serve, at a quarter of the cost of a real search crop."""
+    torch.manual_seed(5)
+    net = SiamCrossNet(dataclasses.replace(r50_config(), search_size=127), pretrained_backbone=False).eval()
+    gen = torch.Generator().manual_seed(6)
+    with torch.no_grad():  # gently: fifty scrambled layers would overflow
+        for bn in net.backbone.modules():
+            if isinstance(bn, nn.BatchNorm2d):
+                n = bn.num_features
+                bn.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
+                bn.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+                bn.weight.copy_(1.0 + 0.2 * torch.randn(n, generator=gen))
+                bn.bias.copy_(0.1 * torch.randn(n, generator=gen))
+    return net
+
+
 @needs_onednn
+@pytest.mark.slow
+def test_r50_backbone_runs_on_fused_cpu_kernels_with_the_plain_outputs():
+    plain = small_r50()
+    fast, prep = prepare_for_inference(copy.deepcopy(plain), torch.device("cpu"), torch.float32)
+    assert prep.backbone_fused and prep.cpu_kernels and not prep.channels_last
+    assert sum(isinstance(m, OneDNNConv) for m in fast.backbone.modules()) == 53  # every conv of ResNet-50
+    x = torch.rand(1, 3, 127, 127, generator=torch.Generator().manual_seed(7)) * 255
+    with torch.inference_mode():
+        got, expected = fast.backbone_features(x), plain.backbone_features(x)
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3 * float(b.abs().max()))
+
+
+@needs_onednn
+@pytest.mark.slow
 def test_cpu_kernels_that_disagree_are_not_used(monkeypatch):
-    net = shipped_net()
+    net = small_r50()
     fold_batchnorms(net)
     folded = net.backbone
 
     def corrupt(graph_module):
         count = fuse_graph_convs(graph_module)
-        stem = graph_module.get_submodule("_conv_stem")
+        stem = graph_module.get_submodule("conv1")
         with torch.no_grad():
             stem.bias.add_(1.0)  # a fold that is off by a constant
         return count
@@ -314,7 +351,7 @@ def test_model_bench_times_the_shipped_lite_weights_as_the_tracker_prepares_them
     assert (prepared["params_total"], prepared["params_trainable"]) == count_parameters(plain)
     assert prepared["gflops"] == unprepared["gflops"] == pytest.approx(count_gflops(plain), abs=1e-3)
     assert prepared["setup"].startswith("siamcross-lite.pt as the tracker runs it")
-    assert f"oneDNN CPU kernels {onednn_available()}" in prepared["setup"]
-    assert "20 head BNs folded" in prepared["setup"]
+    assert "oneDNN CPU kernels False, channels-last True" in prepared["setup"]
+    assert "2 head BNs folded" in prepared["setup"]
     assert unprepared["setup"] == "siamcross-lite.pt, plain net"
     assert prepared["backbone_ms"] > 0 and prepared["heads_ms"] > 0

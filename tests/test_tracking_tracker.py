@@ -66,6 +66,23 @@ def test_track_results_have_contract_shapes_and_ranges(tracker, car4):
         np.testing.assert_allclose(maps.score, ((1 - omega) * maps.cls + maps.align) / (2 - omega), atol=1e-5)
 
 
+def maps_extent(tracker: SiamCrossTracker) -> tuple[float, float]:
+    """First and last crop pixel (along x, the same along y) the response-map cells cover: the
+    cells sit one stride apart at net.locations() and each covers one stride around it."""
+    cells = tracker.net.locations().detach().cpu().double().numpy()[..., 0]
+    half_cell = tracker.net.config.stride / 2
+    return float(cells.min() - half_cell), float(cells.max() + half_cell)
+
+
+def search_centre(tracker: SiamCrossTracker, region: tuple[float, float, float, float]) -> tuple[float, float]:
+    """The search crop's centre in the frame, from the maps' region (which the cell grid need not centre)."""
+    lo, hi = maps_extent(tracker)
+    rx, ry, rw, _ = region
+    scale = rw / (hi - lo)  # frame px per crop px
+    half = tracker.net.config.search_size / 2
+    return rx + (half - lo) * scale, ry + (half - lo) * scale
+
+
 def test_search_region_is_centred_on_the_previous_box_with_context(tracker, car4):
     frames, box = car4
     tracker.init(frames[0], box)
@@ -73,13 +90,14 @@ def test_search_region_is_centred_on_the_previous_box_with_context(tracker, car4
     x, y, w, h = box
     p = 0.5 * (w + h)
     side = np.sqrt((w + p) * (h + p)) * 255 / 127
-    # The maps' cells sit one stride apart around the crop centre ((S - 1) / 2 in crop px),
-    # so they cover stride * H of the S crop pixels: that is the region the GUI overlays.
-    cells = result.maps.score.shape[0] * tracker.net.config.stride
+    lo, hi = maps_extent(tracker)
+    # lite: 16 cells 16 px apart with cell 8 on crop pixel 127, so the maps reach half a cell
+    # further up-left than down-right of the crop centre: that is the region the GUI overlays
+    assert (lo, hi) == (-9.0, 247.0)
     rx, ry, rw, rh = result.search_region_xywh
-    assert (rw, rh) == pytest.approx((side * cells / 255, side * cells / 255))
-    shift = 0.5 * side / 255  # crop pixel centres vs continuous crop coordinates
-    assert (rx + rw / 2, ry + rh / 2) == pytest.approx((x + w / 2 - shift, y + h / 2 - shift))
+    assert (rw, rh) == pytest.approx((side * (hi - lo) / 255, side * (hi - lo) / 255))
+    assert (rx, ry) == pytest.approx((x + w / 2 + (lo - 127.5) * side / 255, y + h / 2 + (lo - 127.5) * side / 255))
+    assert search_centre(tracker, result.search_region_xywh) == pytest.approx((x + w / 2, y + h / 2))
 
 
 @pytest.mark.parametrize("max_batch", [None, 2])
@@ -121,8 +139,7 @@ def test_next_search_is_centred_on_the_last_result_and_keyframes_restart(tracker
     if 0 < x and 0 < y and x + w < frames[0].shape[1] and y + h < frames[0].shape[0]:  # unclipped
         assert centre == pytest.approx((x + w / 2, y + h / 2))
     second = tracker.track_many(frames[2], [state])[0]
-    rx, ry, rw, rh = second.search_region_xywh
-    assert (rx + rw / 2, ry + rh / 2) == pytest.approx(centre, abs=rw / 200)  # half a crop pixel
+    assert search_centre(tracker, second.search_region_xywh) == pytest.approx(centre, abs=1e-6)
     again = tracker.init_target(frames[2], (60.0, 40.0, 50.0, 40.0))  # an edited keyframe restarts cleanly
     assert again.box_xywh == pytest.approx((60.0, 40.0, 50.0, 40.0))
 
@@ -204,7 +221,7 @@ def test_fused_backbone_gives_the_same_features(tracker, car4):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        unfused = load_model("lite", "cpu")  # same ImageNet backbone (heads are random, not compared)
+        unfused = load_model("lite", "cpu")  # the same shipped weights, nothing folded
     assert type(tracker.net.backbone).__name__ == "GraphModule"  # folded by from_pretrained
     crop = torch.from_numpy(car4[0][0][:255, :255].copy()).permute(2, 0, 1)[None].float()
     with torch.inference_mode():
@@ -286,20 +303,32 @@ def test_search_region_puts_each_map_cell_where_the_network_reads_it(tracker, ca
         assert drawn == pytest.approx(expected, abs=1e-6)
 
 
-def test_gpu_fallback_gets_the_cpu_kernels_a_cpu_tracker_has(car4):
-    """After an fp16 GPU tracker falls back to the CPU, its backbone runs on the same fused
-    oneDNN kernels as a tracker built on the CPU (not on the slower folded graph)."""
-    from core.model import load_model
-    from core.tracking.device import DeviceChoice
-    from core.tracking.cpu_kernels import onednn_available
+def _small_r50() -> "SiamCrossNet":
+    """r50 with random weights on 127 px search crops: its backbone runs on the oneDNN kernels."""
+    from core.model import SiamCrossNet, r50_config
 
-    if not onednn_available():
+    torch.manual_seed(0)
+    return SiamCrossNet(dataclasses.replace(r50_config(), search_size=127), pretrained_backbone=False)
+
+
+@pytest.mark.parametrize("name", ["lite", pytest.param("r50", marks=pytest.mark.slow)])
+def test_gpu_fallback_prepares_the_net_as_a_cpu_tracker_does(car4, name):
+    """After an fp16 GPU tracker falls back to the CPU, its net runs as on a tracker built on the
+    CPU: lite channels-last, r50's backbone on the fused oneDNN kernels (not the slower folded graph)."""
+    from core.model import load_model
+    from core.tracking.cpu_kernels import onednn_available
+    from core.tracking.device import DeviceChoice
+
+    if name == "r50" and not onednn_available():
         pytest.skip("this torch build has no oneDNN kernels")
+    build = (lambda: load_model("lite", "cpu")) if name == "lite" else _small_r50
+    cpu_built = SiamCrossTracker(build(), "cpu", fuse=True).inference_prep
+    assert cpu_built.channels_last == (name == "lite") and cpu_built.cpu_kernels == (name == "r50")
     frames, box = car4
-    victim = SiamCrossTracker(load_model("lite", "cpu"), DeviceChoice(torch.device("cpu"), half=True), fuse=True)
+    victim = SiamCrossTracker(build(), DeviceChoice(torch.device("cpu"), half=True), fuse=True)
     assert victim.inference_prep.backbone_fused and not victim.inference_prep.cpu_kernels
     state = victim.init_target(frames[0], box)
     results, _ = _fail_once_on_gpu(victim, state, frames[1], torch.cuda.OutOfMemoryError("CUDA out of memory."),
                                    half=True)
-    assert victim.inference_prep.cpu_kernels and not victim.device.half
+    assert victim.inference_prep == cpu_built and not victim.device.half
     assert 0.0 <= results[0].score <= 1.0

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, fx, nn
@@ -189,16 +189,22 @@ def use_cpu_kernels(net: nn.Module) -> bool:
     return True
 
 
+def use_cpu_speedups(net: nn.Module, prep: InferencePrep) -> tuple[nn.Module, InferencePrep]:
+    """For a prepared net now on the CPU: channels-last memory for a backbone in
+    CHANNELS_LAST_BACKBONES, else the fused oneDNN kernels (float32, folded backbone only).
+    Also what a GPU tracker that falls back to the CPU applies, so it runs as one built there."""
+    if getattr(getattr(net, "config", None), "backbone", None) in CHANNELS_LAST_BACKBONES:
+        net = net.to(memory_format=torch.channels_last)
+        return net, replace(prep, cpu_kernels=False, channels_last=True)
+    return net, replace(prep, cpu_kernels=use_cpu_kernels(net), channels_last=False)
+
+
 def prepare_for_inference(net: nn.Module, device: torch.device, dtype: torch.dtype) -> tuple[nn.Module, InferencePrep]:
-    """Fold (in the weights' own precision), move to device/dtype, then use the CPU kernels
-    where they apply (float32 on a CPU; never on CUDA or MPS). The net is changed in place
-    and returned; it serves inference only from now on."""
+    """Fold (in the weights' own precision), move to device/dtype, then use the CPU speed-ups
+    (``use_cpu_speedups``; never on CUDA or MPS). The net is changed in place and returned; it
+    serves inference only from now on."""
     net.eval()
     backbone_fused, folded = fold_batchnorms(net)
     net = net.to(device=device, dtype=dtype)
-    config = getattr(net, "config", None)
-    if device.type == "cpu" and getattr(config, "backbone", None) in CHANNELS_LAST_BACKBONES:
-        net = net.to(memory_format=torch.channels_last)
-        return net, InferencePrep(backbone_fused, folded, cpu_kernels=False, channels_last=True)
-    cpu_kernels = device.type == "cpu" and dtype == torch.float32 and use_cpu_kernels(net)
-    return net, InferencePrep(backbone_fused, folded, cpu_kernels)
+    prep = InferencePrep(backbone_fused, folded)
+    return use_cpu_speedups(net, prep) if device.type == "cpu" else (net, prep)

@@ -13,7 +13,7 @@ the same crop coordinates that training uses (``CropWindow.box_to_crop_xyxy``).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -26,7 +26,7 @@ from .adaptation import AdaptationConfig, AdaptedClassifier, BoxCalibration, Evi
     fit_classifier, view_labels
 from .crops import CropWindow, context_size, crop_many, crop_window, padding_for, search_size_for
 from .device import DeviceChoice, cpu_fallback, is_out_of_memory, resolve_device
-from .inference import InferencePrep, prepare_for_inference, use_cpu_kernels
+from .inference import InferencePrep, prepare_for_inference, use_cpu_speedups
 from .inputs import MIN_BOX_SIDE, check_frame, clip_box, normalise_box
 from .passes import PassRunner, is_small, split_evenly
 from .postprocess import cosine_window, decide, predicted_boxes
@@ -234,8 +234,9 @@ class SiamCrossTracker:
                                           layer.bias.detach().reshape(()).float().cpu(), config)
         calibration = BoxCalibration()
         if config.calibrate_boxes:
-            predicted = self._peak_boxes(out, own_views, truths)
-            drawn = [(b[0], b[1], b[2] - b[0], b[3] - b[1]) for b in truths]
+            skip = 1 if config.calibrate_from_other_views else 0  # the pass's own keyframe is the first view
+            predicted = self._peak_boxes(out, own_views[skip:], truths[skip:])
+            drawn = [(b[0], b[1], b[2] - b[0], b[3] - b[1]) for b in truths[skip:]]
             calibration = calibrate(drawn, predicted, config.calibration_prior_views)
             state.center_xy, state.size_wh = calibration.to_network(state.center_xy, state.size_wh)
         state.classifier = AdaptedClassifier(weight, bias, views=len(views), wrong_views=wrong,
@@ -303,8 +304,8 @@ class SiamCrossTracker:
             self._passes.close()
             self._passes = self._pass_runner()
             self._net.to(device=self._choice.device, dtype=self._choice.dtype)
-            if self._prep.backbone_fused and use_cpu_kernels(self._net):  # as a CPU-built tracker runs
-                self._prep = replace(self._prep, cpu_kernels=True)
+            if self._prep.backbone_fused:  # prepared by this tracker: run as a CPU-built tracker runs
+                self._net, self._prep = use_cpu_speedups(self._net, self._prep)
             self._generation += 1
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
