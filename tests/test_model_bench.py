@@ -20,10 +20,11 @@ def test_bench_json_reports_the_lite_model(capsys):
     total, trainable = count_parameters(SiamCrossNet(lite_config(), pretrained_backbone=False))
     assert row["name"] == "siamcross-lite"
     assert (row["params_total"], row["params_trainable"]) == (total, trainable)
-    # a 255 search crop through stride-8 Lite0 alone is > 1 GFLOP; the whole model is a few
-    assert 1.0 < row["gflops"] < 10.0
-    for stage in ("backbone_ms", "neck_ms", "heads_ms", "frame_ms", "frame_cpu_ms", "template_ms"):
+    # NanoTrack v2's backbone on a 255 search crop and the 16x16 heads: about 0.2 GFLOPs
+    assert 0.1 < row["gflops"] < 1.0
+    for stage in ("backbone_ms", "heads_ms", "frame_ms", "frame_cpu_ms", "template_ms"):
         assert row[stage] > 0
+    assert 0 <= row["neck_ms"] < row["heads_ms"]  # lite has no neck (neck_reduce off): ~0 ms
     assert row["threads"] >= 1 and row["repeats"] == 1
 
 
@@ -38,4 +39,4 @@ def test_table_lists_each_model_and_bad_config_is_one_line(capsys):
                                 "6.0"]
     assert main(["bench", "--configs", "lite,vgg"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["siamcross bench: Unknown model config vgg; choose from lite, lite-fast, r50."]
+    assert err == ["siamcross bench: Unknown model config vgg; choose from lite, r50."]

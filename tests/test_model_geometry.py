@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torchvision.ops import deform_conv2d
 
-from core.model import lite_config
+from core.model import r50_config
 from core.model.geometry import (
     box_deform_offsets,
     box_iou_ltrb,
@@ -51,7 +51,7 @@ def test_ellipse_mask_is_empty_for_absent_or_degenerate_boxes():
 
 
 def test_output_locations_put_the_middle_cell_on_the_search_centre():
-    cfg = lite_config()
+    cfg = r50_config()  # the depthwise xcorr grid (lite's pixel-wise grid: test_model_mobile.py)
     loc = output_locations(cfg.output_size, cfg.stride, cfg.template_size, cfg.template_crop_start)
     assert loc.shape == (25, 25, 2)
     assert loc[12, 12].tolist() == [127.0, 127.0]
@@ -111,15 +111,6 @@ def test_torchvision_deform_conv_samples_where_we_say_it_does():
         inside = ((expected[k] >= 0) & (expected[k] <= 4)).all(dim=0)
         assert inside.sum() >= 4
         assert torch.allclose(sampled[:, inside], expected[k][:, inside], atol=1e-4)
-
-
-def test_upsampling_a_stride16_map_keeps_cells_on_their_pixels():
-    from core.model.backbones import upsample_to_stride8
-
-    coarse = (torch.arange(4.0) * 16).view(1, 1, 1, 4).expand(1, 1, 4, 4)  # value = pixel x of the cell
-    fine = upsample_to_stride8(coarse)
-    assert fine.shape == (1, 1, 8, 8)
-    assert fine[0, 0, 0].tolist() == [0.0, 8.0, 16.0, 24.0, 32.0, 40.0, 48.0, 48.0]  # = 8 * i (last replicated)
 
 
 def test_sampling_deform_conv_equals_torchvision_values_and_gradients():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.model.config import mobile_config
+from core.model.config import lite_config
 from core.model.mobile_backbone import NanoTrackV2Backbone
 from core.model.siamcross import SiamCrossNet, TemplateEncoding
 
@@ -63,7 +63,7 @@ def test_untrained_additions_leave_the_converted_head_equal_to_nanotrack(onnx_fe
     _, _, template_features, search_features = onnx_features
     head = nanotrack_dir / "v2" / "nanotrack_head_sim.onnx"
     cls, loc = _onnx(head, {"input1": template_features, "input2": search_features}, ["output1", "output2"])
-    net = SiamCrossNet(mobile_config()).eval()
+    net = SiamCrossNet(lite_config()).eval()
     with torch.no_grad():
         encoding = TemplateEncoding((torch.from_numpy(template_features),), torch.ones(1, 1, 8, 8))
         out = net.decode(encoding, [torch.from_numpy(search_features)])
@@ -73,7 +73,7 @@ def test_untrained_additions_leave_the_converted_head_equal_to_nanotrack(onnx_fe
 
 
 def test_response_grid_puts_the_middle_cell_on_the_search_centre():
-    net = SiamCrossNet(mobile_config(), pretrained_backbone=False)
+    net = SiamCrossNet(lite_config(), pretrained_backbone=False)
     cells = net.locations()
     assert tuple(cells.shape) == (16, 16, 2)
     assert cells[8, 8].tolist() == [127.0, 127.0]

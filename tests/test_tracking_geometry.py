@@ -14,20 +14,21 @@ import pytest
 import torch
 from torch import nn
 
-from core.model import HeadOutput, TemplateEncoding, lite_config
-from core.model.geometry import output_locations
+from core.model import HeadOutput, ModelConfig, TemplateEncoding, lite_config, r50_config
+from core.model.geometry import centred_locations, output_locations
 from core.tracking import SiamCrossTracker
 
 
 class OracleNet(nn.Module):
     """Stands in for SiamCrossNet: same config, locations and method signatures."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         super().__init__()
-        self.config = lite_config()
-        cfg = self.config
-        self.register_buffer("_locations", output_locations(cfg.output_size, cfg.stride, cfg.template_size,
-                                                            cfg.template_crop_start), persistent=False)
+        self.config = cfg = config
+        locations = centred_locations(cfg.output_size, cfg.stride, cfg.search_size) \
+            if cfg.correlation == "pixelwise" else \
+            output_locations(cfg.output_size, cfg.stride, cfg.template_size, cfg.template_crop_start)
+        self.register_buffer("_locations", locations, persistent=False)
 
     def locations(self) -> torch.Tensor:
         return self._locations
@@ -38,7 +39,8 @@ class OracleNet(nn.Module):
     def encode_search(self, search: torch.Tensor) -> list[torch.Tensor]:
         return [search]
 
-    def decode(self, template: TemplateEncoding, search_features: list[torch.Tensor]) -> HeadOutput:
+    def decode(self, template: TemplateEncoding, search_features: list[torch.Tensor],
+               keep_cls_features: bool = False) -> HeadOutput:
         search = search_features[0].float()
         lx, ly = self._locations[..., 0], self._locations[..., 1]
         cls, reg = [], []
@@ -50,7 +52,7 @@ class OracleNet(nn.Module):
             y1, y2 = rows.min(), rows.max() + 1.0
             reg.append(torch.stack([lx - x1, x2 - lx, ly - y1, y2 - ly]).clamp(min=0.0))
             distance = torch.hypot(lx - (x1 + x2) / 2, ly - (y1 + y2) / 2)
-            cls.append((4.0 - distance / 4.0)[None])
+            cls.append((5.0 - 2.0 * distance / self.config.stride)[None])  # a cell away: 2 less
         cls_logits = torch.stack(cls)
         return HeadOutput(cls_logits=cls_logits, align_logits=cls_logits.clone(), reg=torch.stack(reg))
 
@@ -69,9 +71,10 @@ def truth(frame_index: int, start=(60, 50, 30, 20), step=(9, 5)) -> tuple[float,
     return (start[0] + step[0] * frame_index, start[1] + step[1] * frame_index, start[2], start[3])
 
 
-@pytest.fixture(scope="module")
-def oracle_tracker() -> SiamCrossTracker:
-    return SiamCrossTracker(OracleNet(), "cpu")
+@pytest.fixture(scope="module", params=[lite_config, r50_config], ids=["lite-grid", "r50-grid"])
+def oracle_tracker(request) -> SiamCrossTracker:
+    """Lite's 16x16 stride-16 grid on the search crop and r50's 25x25 stride-8 xcorr grid."""
+    return SiamCrossTracker(OracleNet(request.param()), "cpu")
 
 
 def test_tracker_follows_a_moving_target_to_subpixel_accuracy(oracle_tracker):

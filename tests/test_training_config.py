@@ -70,15 +70,3 @@ def test_shipped_configs_load():
     for path in sorted((ROOT / "benchmarks" / "train_configs").glob("*.json")):
         config = load_config(path)
         assert config.data.sources, path
-
-
-def test_dilate_deep_override_builds_the_cheaper_backbone():
-    """`dilate_deep=false` trains Lite with its stride-16 stage left at stride 16 (upsampled),
-    the config the faster shipped model needs; unset keeps the named config's choice."""
-    from core.commands.train import build_network
-
-    plain = build_network(TrainConfig(model="lite"))
-    cheap = build_network(TrainConfig(model="lite").with_overrides(["dilate_deep=false"]))
-    assert plain.config.dilate_deep is True and cheap.config.dilate_deep is False
-    assert cheap.backbone._blocks[5]._depthwise_conv.stride == (2, 2)  # first block of the stride-16 stage
-    assert plain.backbone._blocks[5]._depthwise_conv.stride == (1, 1)
