@@ -234,9 +234,8 @@ class SiamCrossTracker:
                                           layer.bias.detach().reshape(()).float().cpu(), config)
         calibration = BoxCalibration()
         if config.calibrate_boxes:
-            skip = 1 if config.calibrate_from_other_views else 0  # the pass's own keyframe is the first view
-            predicted = self._peak_boxes(out, own_views[skip:], truths[skip:])
-            drawn = [(b[0], b[1], b[2] - b[0], b[3] - b[1]) for b in truths[skip:]]
+            predicted = self._peak_boxes(out, own_views, truths)
+            drawn = [(b[0], b[1], b[2] - b[0], b[3] - b[1]) for b in truths]
             calibration = calibrate(drawn, predicted, config.calibration_prior_views)
             state.center_xy, state.size_wh = calibration.to_network(state.center_xy, state.size_wh)
         state.classifier = AdaptedClassifier(weight, bias, views=len(views), wrong_views=wrong,
