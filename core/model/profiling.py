@@ -6,7 +6,7 @@ encode_template + encode_search + decode at batch 1; torchvision's deform_conv2d
 on CUDA) is not known to the counter, so there its multiply-adds are added analytically.
 
 Timings are only worth reporting for the net users run: the tracker folds BatchNorm and
-swaps CPU kernels into its net (core.tracking.inference), which the flop counter cannot
+swaps CPU kernels into its net (core.tracking.runtime), which the flop counter cannot
 see into. So size and FLOPs can be measured on the plain net first (``measure_size``) and
 handed to ``profile_model`` with the prepared one. Inputs are laid out as the tracker's
 (uint8 HWC crops permuted to NCHW, i.e. channels-last strides).
@@ -22,7 +22,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .config import ModelConfig
-from .siamcross import SiamCrossNet
+from .siamcross import HeadOutput, SiamCrossNet
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ModelProfile:
     """One model on this machine. Times are medians over ``repeats`` runs in ms at batch 1;
     backbone/neck/heads are the per-frame stages on a search crop (heads = SCAN, xcorr and
     OAIN), template_ms the one-off template encoding, postprocess_ms the tracker's
-    decision (None when core.tracking is unavailable). frame_cpu_ms is this process's
+    decision (None when not timed). frame_cpu_ms is this process's
     CPU time per frame (all threads): unlike wall time it does not grow when other
     processes share the machine, so it is the number to compare across runs."""
 
@@ -121,31 +121,14 @@ def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 2,
     return statistics.median(times)
 
 
-def _postprocess_timer(net: SiamCrossNet) -> Callable[[object], object] | None:
-    try:
-        from core.tracking.postprocess import cosine_window, decide
-    except ImportError:
-        return None
-    post = net.config.postprocess
-    cells = net.locations().detach().cpu().double().numpy()
-    size = net.config.output_size
-    window = cosine_window(size, size)
-
-    def run(out) -> object:
-        score = out.fused_score(net.config.omega)[:, 0].float().cpu().numpy()
-        reg = out.reg.float().cpu().numpy()
-        previous = torch.tensor([[48.0, 64.0]]).numpy()
-        return decide(score, reg, cells, previous, window, post.window_influence, post.penalty_k, post.size_lr)
-
-    return run
-
-
 def profile_model(net: SiamCrossNet, repeats: int = 20, size: ModelSize | None = None,
-                  setup: str = "") -> ModelProfile:
+                  setup: str = "", postprocess: Callable[[HeadOutput], object] | None = None) -> ModelProfile:
     """Measure ``net`` (put in eval mode) on its own device and in its own precision.
 
     size: parameters and FLOPs measured on the plain net before it was prepared for
-    inference (None measures ``net`` itself); setup: how ``net`` was prepared, for the report.
+    inference (None measures ``net`` itself); setup: how ``net`` was prepared, for the report;
+    postprocess: the tracker's decision on one output of ``net``, timed as postprocess_ms
+    (None: not timed).
     """
     net.eval()
     first = next(net.parameters())
@@ -173,8 +156,7 @@ def profile_model(net: SiamCrossNet, repeats: int = 20, size: ModelSize | None =
         frame_ms = _median_ms(frame, repeats)
         frame_cpu_ms = _median_ms(frame, repeats, clock=time.process_time)
         template_ms = _median_ms(timed(lambda: net.encode_template(z, box)), repeats)
-        post = _postprocess_timer(net)
-        postprocess_ms = _median_ms(lambda: post(out), repeats) if post is not None else None
+        postprocess_ms = _median_ms(lambda: postprocess(out), repeats) if postprocess is not None else None
     return ModelProfile(
         name=net.config.name, params_total=size.params_total, params_trainable=size.params_trainable,
         gflops=round(size.gflops, 3),

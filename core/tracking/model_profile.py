@@ -6,15 +6,34 @@ Shared by `siamcross bench` and benchmarks/model_bench.py so both print the same
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from contextlib import nullcontext
 
+import numpy as np
 import torch
 
-from core.model import SiamCrossNet, load_model
+from core.model import HeadOutput, SiamCrossNet, load_model
 from core.model.config import NAMED_CONFIGS
 from core.model.profiling import ModelProfile, measure_size, profile_model
 from core.model.weights import DEFAULT_FILES
 from core.tracking.passes import torch_threads
+from core.tracking.postprocess import cosine_window, decide
+
+
+def decision_timer(net: SiamCrossNet) -> Callable[[HeadOutput], object]:
+    """The tracker's decision (core.tracking.postprocess) on one output of ``net``, for timing."""
+    post = net.config.postprocess
+    cells = net.locations().detach().cpu().double().numpy()
+    size = net.config.output_size
+    window = cosine_window(size, size)
+    previous = np.array([[48.0, 64.0]], dtype=np.float32)
+
+    def run(out: HeadOutput) -> object:
+        score = out.fused_score(net.config.omega)[:, 0].float().cpu().numpy()
+        reg = out.reg.float().cpu().numpy()
+        return decide(score, reg, cells, previous, window, post.window_influence, post.penalty_k, post.size_lr)
+
+    return run
 
 
 def profile_named(name: str, repeats: int, prepared: bool = True, device: str = "cpu") -> ModelProfile:
@@ -24,11 +43,13 @@ def profile_named(name: str, repeats: int, prepared: bool = True, device: str = 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             net = SiamCrossNet(NAMED_CONFIGS[name](), pretrained_backbone=False).to(torch.device(device))
-        return profile_model(net, repeats=repeats, setup="random weights, plain net (no shipped weights)")
+        return profile_model(net, repeats=repeats, setup="random weights, plain net (no shipped weights)",
+                             postprocess=decision_timer(net))
     net = load_model(name, torch.device(device))
     size = measure_size(net)
     if not prepared:
-        return profile_model(net, repeats=repeats, size=size, setup=f"{DEFAULT_FILES[name].name}, plain net")
+        return profile_model(net, repeats=repeats, size=size, setup=f"{DEFAULT_FILES[name].name}, plain net",
+                             postprocess=decision_timer(net))
     from core.tracking import SiamCrossTracker
 
     tracker = SiamCrossTracker(net, device, fuse=True)
@@ -39,4 +60,4 @@ def profile_named(name: str, repeats: int, prepared: bool = True, device: str = 
              f"channels-last {prep.channels_last}, "
              f"{'one thread per pass (core/tracking/passes.py)' if one_thread else 'torch threads per pass'}")
     with torch_threads(1) if one_thread else nullcontext():
-        return profile_model(tracker.net, repeats=repeats, size=size, setup=setup)
+        return profile_model(tracker.net, repeats=repeats, size=size, setup=setup, postprocess=decision_timer(tracker.net))
