@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refit the tracker to each target from the keyframes drawn so far (SiamCross only)")
     parser.add_argument("--seeds", type=int, default=0,
                         help="repeat the run N times with every drawn box (the first and each correction) "
-                             f"moved and resized by up to {DEFAULT_JITTER:.0%} of its size, and report the mean "
+                             f"moved and resized by up to {DEFAULT_JITTER:.0%}% of its size, and report the mean "  # %% for argparse
                              "and the spread (0: one run with the exact boxes)")
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of tables")
 
