@@ -21,7 +21,7 @@ import core  # noqa: F401  (sleeping OpenMP threads: set before torch loads, as 
 import torch
 
 from core.model.profiling import format_table
-from core.tracking.model_profile import profile_named
+from core.tracking.runtime.model_profile import profile_named
 
 
 def main() -> None:

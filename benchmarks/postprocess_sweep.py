@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.tracking import SiamCrossTracker  # noqa: F401  (sets the runtime policy before torch)
+from core.tracking import SiamCrossTracker, TrackerOptions  # (sets the runtime policy before torch)
 
 from .track_bench import DEFAULT_DATA
 
@@ -31,7 +31,8 @@ def mean_auc(net, device, postprocess, sequences, max_frames: int | None) -> flo
     from core.evaluation.metrics import sequence_metrics
     from core.evaluation.ope import run_ope
 
-    results = run_ope(lambda: SiamCrossTracker(net, device, postprocess=postprocess), sequences, max_frames)
+    options = TrackerOptions(postprocess=postprocess)
+    results = run_ope(lambda: SiamCrossTracker(net, device, options=options), sequences, max_frames)
     return float(np.mean([sequence_metrics(r.boxes, s.boxes[:len(r.boxes)], s.absent[:len(r.boxes)]).success_auc
                           for r, s in zip(results, sequences)]))
 
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from core.evaluation.ope import load_eval_sequences, truncate
     from core.model import load_model
-    from core.tracking.device import resolve_device
+    from core.tracking.runtime.device import resolve_device
 
     device = resolve_device("auto")
     with warnings.catch_warnings():

@@ -9,7 +9,7 @@ threads on an idle 2-core machine wall ~= CPU, measured). The batch cost ratio i
 time(track_many N) / (N * time(track)): below 1 means batching saves work. End-to-end
 includes JPEG decoding; track()/e2e is the share of it the tracker takes (1.0: decoding is
 free). The header names the inference-only speed-ups the tracker applied to its net
-(core.tracking.inference).
+(core.tracking.runtime.inference).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 A named model is offered when its bundled weights file exists (resources/models, as
 core.model.weights knows them); one without weights would track with untrained heads and
 replace boxes with junk, so the worker refuses it (ModelNotTrained) instead of warning on a
-terminal nobody reads. Devices come from core.tracking.device: CUDA or MPS only where present.
+terminal nobody reads. Devices come from core.tracking.runtime.device: CUDA or MPS only where present.
 """
 from __future__ import annotations
 
@@ -43,6 +43,6 @@ def check_model_usable(model: str) -> None:
 
 
 def available_devices() -> list[str]:
-    from core.tracking.device import available_devices as devices
+    from core.tracking.runtime.device import available_devices as devices
 
     return devices()

@@ -7,7 +7,7 @@ from core.annotations.model import FrameLabel, Project, Provenance, Track
 from core.errors import UserError
 from core.propagation import PropagationRequest, apply_step, propagate
 from core.propagation.fusion import DEFAULT_AGREE_IOU, agree_iou_for
-from core.tracking import SiamCrossTracker
+from core.tracking import SiamCrossTracker, TrackerOptions
 from test_propagation_fakes import IndexedSource, ScriptedTracker
 
 KEY = (10.0, 0.0, 10.0, 10.0)
@@ -49,7 +49,14 @@ def test_precedence_of_agreement_iou():
     assert agree_iou_for(object()) == DEFAULT_AGREE_IOU
     assert agree_iou_for(LooseTracker()) == 0.3
     assert agree_iou_for(LooseTracker(), 0.6) == 0.6
-    assert agree_iou_for(SiamCrossTracker) == SiamCrossTracker.fill_agree_iou < DEFAULT_AGREE_IOU
+
+
+def test_the_siamcross_tracker_takes_its_agreement_iou_from_its_options():
+    from core.model import SiamCrossNet, lite_config
+
+    net = SiamCrossNet(lite_config(), pretrained_backbone=False)
+    assert agree_iou_for(SiamCrossTracker(net, "cpu")) == TrackerOptions().fill_agree_iou < DEFAULT_AGREE_IOU
+    assert agree_iou_for(SiamCrossTracker(net, "cpu", options=TrackerOptions(fill_agree_iou=0.45))) == 0.45
 
 
 @pytest.mark.parametrize("bad", [0.0, -0.1, 1.5])

@@ -85,7 +85,7 @@ def _open_settings(window) -> QtWidgets.QDialog:
 
 
 def test_settings_offer_only_models_with_weights_and_devices_that_exist(make_window, demo_video, no_r50):
-    from core.tracking.device import available_devices
+    from core.tracking.runtime.device import available_devices
 
     window = make_window(path=demo_video, settings=AppSettings(model="r50", device="cuda:3"))
     dialog = _open_settings(window)

@@ -1,4 +1,4 @@
-"""Inference-only speed-ups (core.tracking.inference, core.tracking.cpu_kernels) change no output.
+"""Inference-only speed-ups (core.tracking.runtime.inference, core.tracking.runtime.cpu_kernels) change no output.
 
 The optimised tracker (from_pretrained: every BatchNorm folded, lite channels-last on a CPU)
 is compared with the plain, unfolded shipped net on a real sequence; each fold and each fused
@@ -23,10 +23,10 @@ from torch import fx, nn
 from core.model import SiamCrossNet, load_model, lite_config, r50_config
 from core.model.oain import ADCA
 from core.tracking import SiamCrossTracker
-from core.tracking import inference
-from core.tracking.cpu_kernels import RELU, RELU6, OneDNNConv, fuse_graph_convs, onednn_available
-from core.tracking.device import DeviceChoice
-from core.tracking.inference import (fold_adca_batchnorm, fold_batchnorms, fold_sequential_batchnorms,
+from core.tracking.runtime import inference
+from core.tracking.runtime.cpu_kernels import RELU, RELU6, OneDNNConv, fuse_graph_convs, onednn_available
+from core.tracking.runtime.device import DeviceChoice
+from core.tracking.runtime.inference import (fold_adca_batchnorm, fold_batchnorms, fold_sequential_batchnorms,
                                      prepare_for_inference, use_cpu_kernels)
 from model_standins import depthwise_config
 

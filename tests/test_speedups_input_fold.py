@@ -1,4 +1,4 @@
-"""The backbone's input normalisation folded into its first conv (core.tracking.input_fold)
+"""The backbone's input normalisation folded into its first conv (core.tracking.runtime.input_fold)
 computes the same function, padding included, and leaves graphs it does not recognise alone."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from torch import fx, nn
 
 from core.model.backbones import _Normalize
-from core.tracking.input_fold import fold_input_normalisation
+from core.tracking.runtime.input_fold import fold_input_normalisation
 
 
 class Stem(nn.Module):

@@ -1,4 +1,4 @@
-"""Single-threaded network passes side by side (core.tracking.passes): the split of targets into
+"""Single-threaded network passes side by side (core.tracking.runtime.passes): the split of targets into
 passes, the order of results, torch's thread count restored, and the same boxes as one pass."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from core.tracking import SiamCrossTracker
-from core.tracking.passes import PassRunner, is_small, split_evenly, torch_threads
+from core.tracking.runtime.passes import PassRunner, is_small, split_evenly, torch_threads
 
 
 @pytest.mark.parametrize("count", range(1, 40))
@@ -116,9 +116,9 @@ def test_parallel_passes_give_the_boxes_of_serial_passes(frames):
                      for _ in range(8)]
     before = torch.get_num_threads()
     serial = SiamCrossTracker.from_pretrained("lite", device="cpu")
-    serial._passes = PassRunner(parallel=False, workers=1)
+    serial._runner._passes = PassRunner(parallel=False, workers=1)
     parallel = SiamCrossTracker.from_pretrained("lite", device="cpu")
-    parallel._passes = PassRunner(parallel=True, workers=2)
+    parallel._runner._passes = PassRunner(parallel=True, workers=2)
     try:
         mine = [parallel.init_target(images[0], b) for b in boxes]
         theirs = [serial.init_target(images[0], b) for b in boxes]
@@ -131,5 +131,5 @@ def test_parallel_passes_give_the_boxes_of_serial_passes(frames):
                 np.testing.assert_allclose(g.maps.score, w.maps.score, atol=2e-5)
                 assert g.score == pytest.approx(w.score, abs=2e-5)
     finally:
-        parallel._passes.close()
+        parallel._runner._passes.close()
     assert torch.get_num_threads() == before

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from core.errors import BoxError, MediaError
-from core.tracking import IdentityTracker, SiamCrossTracker, TrackResult
-from core.tracking.device import DeviceError, is_out_of_memory, resolve_device
+from core.tracking import IdentityTracker, SiamCrossTracker, TrackerOptions, TrackResult
+from core.tracking.runtime.device import DeviceError, is_out_of_memory, resolve_device
 from core.tracking.inputs import MIN_BOX_SIDE
 
 
@@ -109,7 +109,8 @@ def test_track_many_equals_separate_track_calls(tracker, car4, max_batch):
     """
     frames, box = car4
     boxes = [box, (150.0, 40.0, 60.0, 50.0), (20.0, 100.0, 40.0, 80.0)]
-    batched_tracker = SiamCrossTracker(tracker.net, tracker.device, max_batch=max_batch)  # 2: passes of 2 + 1
+    batched_tracker = SiamCrossTracker(tracker.net, tracker.device,
+                                       options=TrackerOptions(max_batch=max_batch))  # 2: passes of 2 + 1
     states = [batched_tracker.init_target(frames[0], start) for start in boxes]
     single = SiamCrossTracker(tracker.net, tracker.device)
     for frame in frames[1:3]:
@@ -232,9 +233,9 @@ def test_fused_backbone_gives_the_same_features(tracker, car4):
 def _fail_once_on_gpu(victim, state, frame, failure, half: bool):
     """Make ``victim`` believe it runs on CUDA, fail its first step with ``failure`` as a full
     card would, and return (results of the step after the fallback, devices of the attempts)."""
-    from core.tracking.device import DeviceChoice
+    from core.tracking.runtime.device import DeviceChoice
 
-    victim._choice = DeviceChoice(torch.device("cuda"), half=half)
+    victim._runner._choice = DeviceChoice(torch.device("cuda"), half=half)
     attempts = []
 
     def step():
@@ -243,7 +244,7 @@ def _fail_once_on_gpu(victim, state, frame, failure, half: bool):
             raise failure
         return victim._track_batch(frame, [state])
 
-    return victim._run_with_fallback(step), attempts
+    return victim._runner.run(step), attempts
 
 
 @pytest.mark.parametrize("failure, words", [
@@ -267,14 +268,14 @@ def test_gpu_failure_continues_on_the_cpu(tracker, car4, caplog, failure, words)
     assert 0.0 <= results[0].score <= 1.0
     assert words in caplog.text
     with pytest.raises(ValueError):  # any other error is a bug and is not swallowed
-        victim._run_with_fallback(lambda: (_ for _ in ()).throw(ValueError("bug")))
+        victim._runner.run(lambda: (_ for _ in ()).throw(ValueError("bug")))
 
 
 def test_half_precision_path_runs_end_to_end(car4):
     """The fp16 plumbing used on CUDA (inputs, template boxes, maps back to float32),
     exercised on the CPU, which resolve_device never picks for fp16 itself."""
     from core.model import load_model
-    from core.tracking.device import DeviceChoice
+    from core.tracking.runtime.device import DeviceChoice
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -292,7 +293,7 @@ def test_search_region_puts_each_map_cell_where_the_network_reads_it(tracker, ca
     """The GUI draws cell (r, c) of the maps at region + (c + 0.5, r + 0.5) * cell size."""
     frames, box = car4
     state = tracker.init_target(frames[0], box)
-    window = tracker._search_window(state)  # the crop the next track() reads
+    window = tracker._geometry.search_window(state.center_xy, state.size_wh)  # the crop the next track() reads
     result = tracker.track_many(frames[1], [state])[0]
     rows, cols = result.maps.score.shape
     x, y, w, h = result.search_region_xywh
@@ -316,8 +317,8 @@ def test_gpu_fallback_prepares_the_net_as_a_cpu_tracker_does(car4, name):
     """After an fp16 GPU tracker falls back to the CPU, its net runs as on a tracker built on the
     CPU: lite channels-last, r50's backbone on the fused oneDNN kernels (not the slower folded graph)."""
     from core.model import load_model
-    from core.tracking.cpu_kernels import onednn_available
-    from core.tracking.device import DeviceChoice
+    from core.tracking.runtime.cpu_kernels import onednn_available
+    from core.tracking.runtime.device import DeviceChoice
 
     if name == "r50" and not onednn_available():
         pytest.skip("this torch build has no oneDNN kernels")

@@ -26,7 +26,7 @@ def _progress(text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.model.profiling import format_table
-    from core.tracking.model_profile import profile_named
+    from core.tracking.runtime.model_profile import profile_named
 
     names = [n.strip() for n in args.configs.split(",") if n.strip()]
     unknown = [n for n in names if n not in NAMED_CONFIGS]

@@ -16,14 +16,14 @@ from .result import ResponseMaps, TrackResult  # noqa: E402
 from .simple import IdentityTracker  # noqa: E402
 
 if TYPE_CHECKING:
-    from .tracker import SiamCrossTracker, TargetState
+    from .tracker import SiamCrossTracker, TargetState, TrackerOptions
 
-__all__ = ["SiamCrossTracker", "TargetState", "TrackResult", "ResponseMaps", "IdentityTracker",
+__all__ = ["SiamCrossTracker", "TargetState", "TrackerOptions", "TrackResult", "ResponseMaps", "IdentityTracker",
            "MultiTargetTracker"]
 
 
 def __getattr__(name: str):
-    if name in ("SiamCrossTracker", "TargetState"):
+    if name in ("SiamCrossTracker", "TargetState", "TrackerOptions"):
         from . import tracker
 
         return getattr(tracker, name)

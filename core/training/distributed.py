@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from ..tracking.device import resolve_device
+from ..tracking.runtime.device import resolve_device
 
 
 @dataclass(frozen=True)

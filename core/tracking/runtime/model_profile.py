@@ -1,7 +1,7 @@
 """Profile a named model as users run it: shipped weights, prepared the way the tracker prepares them.
 
 Shared by `siamcross bench` and benchmarks/model_bench.py so both print the same numbers
-(an unprepared net is slower than what the tracker runs: ``prepare_for_inference``).
+(an unprepared net is slower than what the tracker runs: ``NetworkRunner`` with fuse=True).
 """
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from core.model import HeadOutput, SiamCrossNet, load_model
 from core.model.config import NAMED_CONFIGS
 from core.model.profiling import ModelProfile, measure_size, profile_model
 from core.model.weights import DEFAULT_FILES
-from core.tracking.passes import torch_threads
-from core.tracking.postprocess import cosine_window, decide
+
+from ..postprocess import cosine_window, decide
+from .passes import torch_threads
+from .runner import NetworkRunner
 
 
 def decision_timer(net: SiamCrossNet) -> Callable[[HeadOutput], object]:
@@ -50,14 +52,12 @@ def profile_named(name: str, repeats: int, prepared: bool = True, device: str = 
     if not prepared:
         return profile_model(net, repeats=repeats, size=size, setup=f"{DEFAULT_FILES[name].name}, plain net",
                              postprocess=decision_timer(net))
-    from core.tracking import SiamCrossTracker
-
-    tracker = SiamCrossTracker(net, device, fuse=True)
-    prep = tracker.inference_prep
-    one_thread = tracker.runs_passes_on_one_thread
+    runner = NetworkRunner(net, device, fuse=True)
+    prep = runner.prep
+    one_thread = runner.one_thread_per_pass
     setup = (f"{DEFAULT_FILES[name].name} as the tracker runs it: backbone BN folded {prep.backbone_fused}, "
              f"{prep.batchnorms_folded} head BNs folded, oneDNN CPU kernels {prep.cpu_kernels}, "
              f"channels-last {prep.channels_last}, "
-             f"{'one thread per pass (core/tracking/passes.py)' if one_thread else 'torch threads per pass'}")
+             f"{'one thread per pass (core/tracking/runtime/passes.py)' if one_thread else 'torch threads per pass'}")
     with torch_threads(1) if one_thread else nullcontext():
-        return profile_model(tracker.net, repeats=repeats, size=size, setup=setup, postprocess=decision_timer(tracker.net))
+        return profile_model(runner.net, repeats=repeats, size=size, setup=setup, postprocess=decision_timer(runner.net))

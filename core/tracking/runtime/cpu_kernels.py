@@ -5,7 +5,7 @@ Why: a folded backbone run by plain torch ops on a CPU makes a separate activati
 (ReLU, ReLU6 as a clamp) over every conv output, large at strides 2 and 4, and re-lays out
 weights and activations on every call; one fused, pre-packed oneDNN primitive per conv removes
 both, with the same arithmetic (outputs equal to float rounding, checked once when applied).
-Used for backbones without a better CPU layout (ResNet-50; core.tracking.inference).
+Used for backbones without a better CPU layout (ResNet-50; core.tracking.runtime.inference).
 
 The operators are PyTorch's own (``torch.ops.mkldnn._convolution_pointwise``, what
 torch.compile's CPU backend emits) and need no compiler. ``OneDNNConv`` falls back to

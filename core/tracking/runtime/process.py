@@ -1,15 +1,13 @@
 """Process settings that make CPU inference fast on a small, shared machine.
 
-Both were measured with a ``track()`` of the EfficientNet-Lite0 lite this version replaced,
-on the shared 2-core build machine:
-
 - OpenMP threads that sleep when idle (OMP_WAIT_POLICY=PASSIVE). With the default
-  spinning, a busy machine (a GUI thread, a decoder, other processes) made track()
-  take 0.8-5 s (CPU 0.3-1.5 s); with PASSIVE 36-40 ms. libgomp reads the variable when
-  torch loads it, so it must be set before torch is imported; a user's setting wins.
+  spinning, a busy machine (a GUI thread, a decoder, other processes) made a ``track()``
+  many times slower than on a quiet one; sleeping threads give the cores back. libgomp reads
+  the variable when torch loads it, so it must be set before torch is imported; a user's
+  setting wins.
 - malloc that keeps freed blocks for reuse (glibc mallopt). By default every frame's
-  large activations were mmap-ed and unmapped again: ~3,400 page faults and ~5 ms of
-  system time per frame; with a 64 MiB mmap threshold, none (about 10% faster).
+  large activations were mmap-ed and unmapped again, paying page faults and system time
+  on every frame; a 64 MiB mmap threshold keeps them.
 """
 from __future__ import annotations
 

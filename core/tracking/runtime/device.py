@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from .runtime import prefer_sleeping_threads
+from .process import prefer_sleeping_threads
 
 prefer_sleeping_threads()
 

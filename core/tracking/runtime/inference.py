@@ -14,8 +14,8 @@ Steps that all leave the outputs equal to the plain network up to float rounding
      net in channels-last memory, where its depthwise convs have their fastest kernels;
    - any other (ResNet-50), float32 only: ``use_cpu_kernels`` makes every backbone conv
      one oneDNN primitive with its activation / residual add fused and its weights
-     pre-packed (core.tracking.cpu_kernels), and the input normalisation goes into the
-     first conv (core.tracking.input_fold). It is checked once against the folded backbone
+     pre-packed (core.tracking.runtime.cpu_kernels), and the input normalisation goes into the
+     first conv (core.tracking.runtime.input_fold). It is checked once against the folded backbone
      on a random crop and dropped, with a log line, if the operators are missing or disagree.
 """
 from __future__ import annotations

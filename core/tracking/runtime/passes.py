@@ -1,19 +1,16 @@
 """How a small network's passes use the CPU's cores: one thread per pass, passes side by side.
 
-Why: a Lite pass at batch 1-4 is ~300 small ops, two thirds of them the heads' on 16x16
-maps. Split across OpenMP threads, each op pays a wake-up of the sleeping workers
-(OMP_WAIT_POLICY=PASSIVE, which the app needs, core.tracking.runtime), which costs more than
-the op gains from a second core. One thread per pass removes that overhead; several targets
-then use the other cores by running their passes at the same time (torch releases the GIL),
-and one target leaves the other core to the video decoder and the GUI. A large network (R50,
-~80 GFLOPs a pass) does gain from splitting each op, so it keeps the usual intra-op threads.
-Measured when siamcross-lite was the EfficientNet-Lite0 model this version replaced (quiet
-2-core machine, 720p Big Buck Bunny, track_many, alternating in one process; not re-measured
-since): one target 35.7 -> 25.9 ms per frame, 16 targets 294 -> 198 ms, against one pass at a
-time with two OpenMP threads.
+Why: a small net's pass at a batch of a few targets is hundreds of small ops, most of them the
+heads' on small maps. Split across OpenMP threads, each op pays a wake-up of the sleeping
+workers (OMP_WAIT_POLICY=PASSIVE, which the app needs, core.tracking.runtime.process), which
+costs more than the op gains from a second core. One thread per pass removes that overhead;
+several targets then use the other cores by running their passes at the same time (torch
+releases the GIL), and one target leaves the other core to the video decoder and the GUI. A
+large network (R50) does gain from splitting each op, so it keeps the usual intra-op threads.
+benchmarks/propagation_bench.py measures it (its report names the pass lanes).
 
 Process-wide: torch's thread count is global, so it is set to 1 for the duration of a
-tracking step and restored afterwards (setting it costs well under a microsecond).
+tracking step and restored afterwards.
 """
 from __future__ import annotations
 
@@ -29,7 +26,7 @@ from torch import nn
 T = TypeVar("T")
 
 SMALL_NET_PARAMETERS = 5_000_000
-"""Nets below this many parameters run one thread per pass (Lite: 0.34M; R50: 35.7M)."""
+"""Nets below this many parameters run one thread per pass (lite is far below it, r50 far above)."""
 
 
 def is_small(net: nn.Module) -> bool:
