@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datasets.otb import read_otb
+from core.datasets.loader import read_otb
 from core.review.fit import FITTED, L2, fit_logistic, with_ruled
 from core.review.measure import (HeadShare, ReviewRows, TrackedSequence, WRONG_IOU, head_share, queue_ranking,
                                  review_rows, score_ranking, track_forward)

@@ -11,7 +11,7 @@ import pytest
 from core.cli import main
 from core.errors import Cancelled
 from core.evaluation.metrics import sequence_metrics
-from core.evaluation.ope import load_otb_sequences, run_ope
+from core.evaluation.ope import load_eval_sequences, run_ope
 from core.evaluation.peers import available_peers
 from core.tracking import IdentityTracker
 
@@ -30,7 +30,7 @@ def test_json_report_has_exact_identity_numbers_and_only_json_on_stdout(capsys, 
     assert "identity: Man 25/25" in err  # progress went to stderr
     assert report["settings"]["sequences"] == ["Deer", "Man"]
     identity = report["trackers"]["identity"]
-    sequences = {s.name: s for s in load_otb_sequences(seqs_dir)}
+    sequences = {s.name: s for s in load_eval_sequences(seqs_dir, "otb")}
     for name in ("Deer", "Man"):
         gt = sequences[name].boxes[:25]
         expected = sequence_metrics(np.repeat(gt[:1], 25, axis=0), gt)  # identity keeps the init box
@@ -101,7 +101,7 @@ class _CancelAfter:
 
 
 def test_cancel_stops_between_frames_and_keeps_finished_sequences(seqs_dir):
-    sequences = [s for s in load_otb_sequences(seqs_dir) if s.name in ("Deer", "Man")]
+    sequences = [s for s in load_eval_sequences(seqs_dir, "otb") if s.name in ("Deer", "Man")]
     cancel = _CancelAfter(frames=12)
     with pytest.raises(Cancelled) as stopped:
         run_ope(IdentityTracker, sequences, max_frames=10, progress=cancel, cancel=cancel)
@@ -141,7 +141,7 @@ def test_got10k_layout_leaves_absent_frames_out(capsys, seqs_dir, tmp_path):
     """A GOT-10k sequence (frames linked from Man) whose absence.label marks frames 5-9 absent."""
     seq_dir = tmp_path / "GOT-10k_Val_000001"
     seq_dir.mkdir()
-    man = load_otb_sequences(seqs_dir)
+    man = load_eval_sequences(seqs_dir, "otb")
     man = next(s for s in man if s.name == "Man")
     count = 20
     for index, frame in enumerate(man.frames[:count]):

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from core.datasets.sequence import Sequence
+from core.media.sequence import Sequence
 from core.evaluation.ope import SequenceResult
 from core.evaluation.report import detail_table, report_dict, score_runs, side_by_side_table
 

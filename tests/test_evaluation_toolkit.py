@@ -17,7 +17,7 @@ from got10k.experiments.got10k import ExperimentGOT10k
 from got10k.experiments.otb import ExperimentOTB
 
 from core.evaluation.metrics import iou, mean_metrics, sequence_metrics
-from core.evaluation.ope import load_otb_sequences, run_ope
+from core.evaluation.ope import load_eval_sequences, run_ope
 from core.evaluation.peers import available_peers, make_peer
 from core.evaluation.report import score_runs
 
@@ -29,7 +29,7 @@ FRAMES = 60
 def real_run(seqs_dir):
     """(sequences, results) of NanoTrack v2 (MIL when its ONNX files are absent) on real frames."""
     kind = "nano-v2" if "nano-v2" in available_peers() else "mil"
-    by_name = {s.name: s for s in load_otb_sequences(seqs_dir)}
+    by_name = {s.name: s for s in load_eval_sequences(seqs_dir, "otb")}
     sequences = [by_name[name] for name in SEQUENCES]
     results = run_ope(lambda: make_peer(kind), sequences, max_frames=FRAMES, tracker_name=kind)
     truncated = {s.name: s for s in sequences}
@@ -146,7 +146,7 @@ def test_scores_equal_shared_ope_tool_on_the_same_predictions(real_run, shared_d
 
 def test_our_otb_reading_equals_the_shared_tool(seqs_dir, shared_data):
     shared_ope = _shared_ope_module(shared_data)
-    ours = {s.name: s for s in load_otb_sequences(seqs_dir)}
+    ours = {s.name: s for s in load_eval_sequences(seqs_dir, "otb")}
     for name in SEQUENCES:
         frames, gt = shared_ope.load_sequence(str(seqs_dir / name))
         np.testing.assert_array_equal(ours[name].boxes, gt)

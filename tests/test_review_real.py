@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.datasets.otb import read_otb
+from core.datasets.loader import read_otb
 from core.review.measure import head_share, queue_ranking, review_rows, score_ranking, track_forward
 from core.review.weights import WEIGHTS
 

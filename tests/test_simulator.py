@@ -8,7 +8,7 @@ import pytest
 
 from core.annotations.model import Project, Track
 from core.cli import main
-from core.datasets.sequence import Sequence
+from core.media.sequence import Sequence
 from core.evaluation.simulator import (SimulatorConfig, _fill_segment, _PassCache, _Truth, simulate,
                                        simulate_sequence, truncate)
 from core.propagation import PropagationRequest, apply_step, propagate

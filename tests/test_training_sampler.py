@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.datasets.sequence import Sequence
+from core.media.sequence import Sequence
 from core.training import augment
 from core.training.config import AugmentConfig, DataConfig, DataSource
 from core.training.sampler import (SEARCH_SIZE, TEMPLATE_SIZE, PairDataset, PairSampler, TrainingData, collate,

@@ -1,4 +1,4 @@
-"""The sampler's COCO images come from core.datasets.coco and draw exactly the pairs they drew
+"""The sampler's COCO images come from core.formats.coco_layout and draw exactly the pairs they drew
 before; the sampler's former private reader is kept here as the reference."""
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.datasets.coco import read_coco, read_instances
+from core.datasets.coco import read_coco
+from core.formats.coco_layout import read_instances
 from core.training.config import AugmentConfig, DataConfig, DataSource
 from core.training.sampler import PairSampler, StaticImage, TrainingData, read_coco_images
 

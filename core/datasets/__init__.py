@@ -1,6 +1,10 @@
-"""Readers of labelled sequences (OTB, GOT-10k, LaSOT, MOT, COCO, our projects)."""
-from .detect import detect_layout
-from .loader import load_sequences
-from .sequence import Sequence
+"""Labelled sequences for training and evaluation: ``LOADERS``, one reader per dataset layout.
 
-__all__ = ["Sequence", "detect_layout", "load_sequences"]
+OTB, GOT-10k, LaSOT, MOT, COCO and our own projects, read through core.formats into
+``Sequence``s (core.media.sequence); ``detect_layout`` (core.formats.layout) names the layout.
+"""
+from ..formats.layout import detect_layout
+from ..media.sequence import Sequence
+from .loader import LOADERS, load_sequences
+
+__all__ = ["LOADERS", "Sequence", "detect_layout", "load_sequences"]

@@ -10,20 +10,24 @@ from pathlib import Path
 import numpy as np
 
 from ..annotations.model import Project, Provenance
-from .sequence import Sequence
+from ..formats.frames import list_images
+from ..formats.project_json import load
+from ..media.sequence import Sequence
 
 TRAINING_PROVENANCE = {Provenance.MANUAL, Provenance.IMPORTED, Provenance.TRACKED}
 
 
-def read_project(path: Path) -> list[Sequence]:
-    from ..formats.project_json import load
+def read_projects(path: Path) -> list[Sequence]:
+    """The sequences of one project file, or of every project .json in a folder."""
+    files = [path] if path.is_file() else sorted(path.glob("*.json"))
+    return [s for f in files for s in read_project(f)]
 
+
+def read_project(path: Path) -> list[Sequence]:
     return project_sequences(load(Path(path)), name=Path(path).stem)
 
 
 def project_sequences(project: Project, name: str = "project") -> list[Sequence]:
-    from ..formats.frames import list_images
-
     if project.media is None:
         return []
     media = Path(project.media.path)

@@ -8,7 +8,6 @@ once over the remaining frames with no re-initialisation.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,9 @@ from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
-from ..datasets.sequence import Sequence
+from ..datasets import load_sequences
 from ..errors import Cancelled, FormatError
+from ..media.sequence import Sequence
 from ..tracking.protocol import MultiTargetTracker
 from .metrics import valid_frames
 
@@ -186,48 +186,13 @@ def run_ope(
     return results
 
 
-def _read_otb_boxes(path: Path) -> np.ndarray:
-    rows = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if line.strip():
-            try:
-                rows.append([float(v) for v in re.split(r"[,\s]+", line.strip())[:4]])
-            except ValueError:
-                raise FormatError(f"{path} line {number} is not four numbers x,y,w,h.") from None
-    boxes = np.array(rows, dtype=np.float64).reshape(-1, 4)
-    boxes[:, :2] -= 1  # OTB is 1-based
-    return boxes
-
-
-def load_otb_sequences(root: Path | str) -> list[Sequence]:
-    """OTB layout (<Name>/img/0001.jpg, groundtruth_rect.txt): the fallback until core.datasets reads it."""
-    root = Path(root)
-    sequences = []
-    for folder in sorted(p for p in root.iterdir() if (p / "groundtruth_rect.txt").is_file()):
-        frames = tuple(sorted((folder / "img").glob("*.jpg")))
-        boxes = _read_otb_boxes(folder / "groundtruth_rect.txt")
-        count = min(len(frames), len(boxes))
-        if count == 0:
-            raise FormatError(f"OTB sequence {folder} has no frames or no ground truth.")
-        sequences.append(Sequence(name=folder.name, boxes=boxes[:count], frames=frames[:count]))
-    return sequences
-
-
 def load_eval_sequences(root: Path | str, layout: str | None = None, only: Iterable[str] | None = None) -> list[Sequence]:
-    """Sequences to evaluate on: core.datasets' readers when present, else the OTB fallback."""
+    """Sequences to evaluate on, read by core.datasets (layout None: detected); ``only`` picks
+    them by name, in its order."""
     root = Path(root)
     if not root.is_dir():
         raise FormatError(f"Evaluation data folder not found: {root}.")
-    try:
-        from ..datasets import load_sequences  # type: ignore[attr-defined]
-    except ImportError:
-        load_sequences = None
-    if load_sequences is not None:
-        sequences = list(load_sequences(root, layout))
-    elif layout in (None, "otb"):
-        sequences = load_otb_sequences(root)
-    else:
-        raise FormatError(f"Reading the {layout} layout needs core.datasets, which this build lacks.")
+    sequences = list(load_sequences(root, layout))
     if only:
         wanted = [name for name in only if name]
         by_name = {s.name: s for s in sequences}

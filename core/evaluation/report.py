@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from ..datasets.sequence import Sequence
+from ..media.sequence import Sequence
 from .metrics import (
     NORM_PRECISION_THRESHOLDS,
     PRECISION_THRESHOLDS,

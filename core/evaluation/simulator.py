@@ -36,8 +36,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ..annotations.model import Flags, FrameLabel, Provenance
-from ..datasets.sequence import Sequence
 from ..errors import Cancelled
+from ..media.sequence import Sequence
 from ..propagation.boxes import iou_xywh
 from ..propagation.cancel import CancelToken
 from ..propagation.engine import fused_labels

@@ -16,6 +16,7 @@ from ..annotations.model import Project
 from ..errors import FormatError, UserError
 from . import coco, got10k, lasot, mot, otb, project_json
 from .export_folder import staged_export
+from .layout import detect_layout
 from .single_object import export_single, import_single
 
 Progress = Callable[[int, int], None]
@@ -136,9 +137,7 @@ def export_project(project: Project, fmt: str, out_dir: str | Path, source: obje
 
 def detect_format(src: str | Path) -> str:
     """The format of a file or folder (the GUI opens sequences without asking): COCO files with
-    'videos' are COCO-VID; otherwise core.datasets.detect_layout decides."""
-    from ..datasets.detect import detect_layout
-
+    'videos' are COCO-VID; otherwise detect_layout (core.formats.layout) decides."""
     layout = detect_layout(Path(src))
     if layout == "coco":
         path = coco.find_file(Path(src))

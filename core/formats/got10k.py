@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..annotations.model import Box, Flags, FrameLabel
-from ..datasets.sequence import Sequence
 from ..errors import FormatError
+from ..media.sequence import Sequence
 from .frames import list_images
 from .text import content_lines, format_box_row, format_ini, parse_box_rows, parse_ini, parse_label_column, read_text
 

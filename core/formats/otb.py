@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..annotations.model import Box, Flags, FrameLabel
-from ..datasets.sequence import Sequence
 from ..errors import FormatError
+from ..media.sequence import Sequence
 from .frames import list_images
 from .text import format_box_row, parse_box_rows, read_text
 

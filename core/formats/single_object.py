@@ -16,8 +16,8 @@ from types import ModuleType
 import numpy as np
 
 from ..annotations.model import Box, FrameLabel, Project, Provenance, Track
-from ..datasets.sequence import Sequence
 from ..errors import FormatError
+from ..media.sequence import Sequence
 from .frames import media_ref_for, write_frames
 from .safe_paths import inside, safe_name, unique_names
 from .sidecar import Sidecar, find_sidecar, write_sidecar

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..datasets.sequence import Sequence
 from ..errors import MediaError
+from ..media.sequence import Sequence
 
 DEFAULT_CACHE_BYTES = 768 * 1024 * 1024
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..annotations.model import FrameLabel, Project, Provenance, Track
-from ..datasets.sequence import Sequence
 from ..evaluation.metrics import iou
+from ..media.sequence import Sequence
 from ..propagation import PropagationRequest, PropagationStep, apply_step, propagate
 from ..propagation.sources import SequenceSource
 from .features import FEATURES, track_features

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from ..datasets import Sequence, load_sequences
-from ..datasets.coco import read_instances
 from ..errors import FormatError, MediaError
+from ..formats.coco_layout import read_instances
 from ..tracking.crops import CropWindow, channel_mean, context_size, crop_window, search_size_for
 from . import augment
 from .config import AugmentConfig, DataConfig, DataSource
@@ -116,7 +116,7 @@ def read_sequences(root: Path, layout: str) -> list[Sequence]:
 def read_coco_images(root: Path) -> list[StaticImage]:
     """Still images with their non-crowd boxes from a COCO json (file or dataset folder).
 
-    core.datasets.coco finds the instances file and image folder and groups the boxes per
+    core.formats.coco_layout finds the instances file and image folder and groups the boxes per
     image (the same lookup eval and load_sequences use); images missing on disk are skipped.
     """
     coco = read_instances(root)

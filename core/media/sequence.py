@@ -1,4 +1,4 @@
-"""A labelled sequence as every reader returns it: frames plus per-frame boxes and flags."""
+"""A labelled sequence as every reader returns it: frames (image files or a video) plus per-frame boxes and flags."""
 from __future__ import annotations
 
 import os
@@ -34,7 +34,7 @@ class VideoHandle:
     def read(self, index: int) -> np.ndarray:
         with self._lock:
             if self._source is None:
-                from ..media import open_media  # video frames need the exact-index reader
+                from . import open_media  # video frames need the exact-index reader
 
                 self._source = open_media(self.path)
                 self.opens += 1
