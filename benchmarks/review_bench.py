@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets.loader import read_otb
+from core.evaluation.review_queue import (HeadShare, ReviewRows, TrackedSequence, WRONG_IOU, head_share,
+                                          queue_ranking, review_rows, score_ranking, track_forward)
 from core.review.fit import FITTED, L2, fit_logistic, with_ruled
-from core.review.measure import (HeadShare, ReviewRows, TrackedSequence, WRONG_IOU, head_share, queue_ranking,
-                                 review_rows, score_ranking, track_forward)
 from core.review.model import ReviewWeights
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.datasets.loader import read_otb
-from core.review.measure import head_share, queue_ranking, review_rows, score_ranking, track_forward
+from core.evaluation.review_queue import head_share, queue_ranking, review_rows, score_ranking, track_forward
 from core.review.weights import WEIGHTS
 
 pytestmark = [

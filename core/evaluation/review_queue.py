@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..annotations.model import FrameLabel, Project, Provenance, Track
-from ..evaluation.metrics import iou
 from ..media.sequence import Sequence
 from ..propagation import PropagationRequest, PropagationStep, apply_step, propagate
 from ..propagation.sources import SequenceSource
-from .features import FEATURES, track_features
-from .model import ReviewWeights
-from .series import series_of
+from ..review.features import FEATURES, track_features
+from ..review.model import ReviewWeights
+from ..review.series import series_of
+from .metrics import iou
 
 WRONG_IOU = 0.5
 
