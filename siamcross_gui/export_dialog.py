@@ -10,18 +10,14 @@ NO_FRAMES = {"project"}  # formats that name no frame files
 
 
 def available_formats() -> list[str]:
-    try:
-        from core.formats import FORMATS
-    except ImportError:
-        return []
+    from core.formats import FORMATS
+
     return list(FORMATS)
 
 
 def format_description(fmt: str) -> str:
-    try:
-        from core.formats import FORMATS
-    except ImportError:
-        return fmt
+    from core.formats import FORMATS
+
     spec = FORMATS.get(fmt)
     return spec.description if spec else fmt
 

@@ -91,10 +91,8 @@ def _plan_folder(folder: Path) -> OpenPlan:
 
 
 def _sequence_format(folder: Path) -> str | None:
-    try:
-        from core.datasets import detect_layout
-    except ImportError:
-        return None
+    from core.datasets import detect_layout
+
     try:
         layout = detect_layout(folder)
     except Exception:  # noqa: BLE001 - an unrecognised folder is simply media

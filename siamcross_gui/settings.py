@@ -21,7 +21,6 @@ class AppSettings:
     keymap_file: str = ""         # empty: <config dir>/keymap.json when present
     overlay_opacity: float = 0.5
     adapt: bool = True            # each pass learns from the track's keyframes (core.tracking.adaptation)
-    autosave_seconds: float = 0.0  # 0: journal every edit (the journal is append-only and cheap)
 
     def with_(self, **changes: object) -> "AppSettings":
         return replace(self, **changes)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore
 
-from core.annotations.model import Project, propagation_may_replace
+from core.annotations.model import Project
 from core.errors import UserError
 from core.tracking.protocol import MultiTargetTracker
 
@@ -126,14 +126,6 @@ def collections_deferred() -> Iterator[None]:
             gc.enable()
 
 
-def _is_cuda_oom(error: BaseException) -> bool:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return False
-    return isinstance(error, torch.cuda.OutOfMemoryError)
-
-
 class PropagationWorker(QtCore.QObject):
     """Lives in the worker thread; WorkerHost connects its methods with queued connections, so they run there."""
 
@@ -207,7 +199,7 @@ class PropagationWorker(QtCore.QObject):
     # --- the generator loop ----------------------------------------------------------------
     def run(self, project: Project, request, cancel) -> None:
         """Propagate; one `stepped` per frame; `finished` or `failed` exactly once."""
-        from core.propagation import propagate
+        from core.propagation import apply_step, propagate
 
         self.started.emit(request)
         last_frame: int | None = None
@@ -217,15 +209,18 @@ class PropagationWorker(QtCore.QObject):
                     source, tracker = self._ensure_ready()
                     recorder = FrameRecorder(tracker)
                     for step in propagate(project, source, recorder, request, cancel):
-                        _write_back(project, step, request.overwrite)
+                        # the snapshot stays current, so a restart on the CPU continues from the last frame
+                        apply_step(project, step, request.overwrite)
                         last_frame = step.frame
                         image = recorder.take() if step.results else None
                         self.stepped.emit(StreamedStep(step, image))
                         if cancel.cancelled:
                             break
                     break
-                except Exception as error:  # noqa: BLE001 - only CUDA OOM is retried
-                    if not _is_cuda_oom(error) or self._device == "cpu":
+                except Exception as error:  # noqa: BLE001 - only running out of GPU memory is retried
+                    from core.tracking.runtime.device import is_out_of_memory
+
+                    if not is_out_of_memory(error) or self._device == "cpu":
                         raise
                     self.notice.emit("The GPU ran out of memory; continuing on the CPU.")
                     self._device, self._tracker = "cpu", None
@@ -239,15 +234,6 @@ class PropagationWorker(QtCore.QObject):
             self.failed.emit(f"Propagation stopped by an unexpected error: {error}")
             return
         self.finished.emit(bool(cancel.cancelled))
-
-
-def _write_back(project: Project, step, overwrite: bool = False) -> None:
-    """Keep the worker's snapshot current so a restart (CPU fallback) continues from the last frame
-    (by the store's rule: human labels stay unless the run replaces imported ones)."""
-    for track_id, label in step.labels.items():
-        track = project.tracks.get(track_id)
-        if track is not None and propagation_may_replace(track.frames.get(step.frame), overwrite):
-            track.frames[step.frame] = label
 
 
 class WorkerHost(QtCore.QObject):
