@@ -51,7 +51,7 @@ def paint(window: MainWindow) -> None:
 
 def measure_open(window: MainWindow, video: Path) -> float:
     start = time.perf_counter()
-    if not window.open_path(video):
+    if not window.files.open_path(video):
         raise SystemExit(f"cannot open {video}: {window.last_error}")
     paint(window)
     return (time.perf_counter() - start) * 1000.0
@@ -102,7 +102,7 @@ def measure_preload(app: QtWidgets.QApplication, window: MainWindow, timeout_s: 
     Before preloading existed (WorkerHost without ``preload``) nothing loads here: skipped,
     so this script also measures the commit before it.
     """
-    host = window.controller.worker
+    host = window.controller.run.worker
     if not hasattr(host, "preload"):
         return {"preloads": False, "load_s": float("nan"), **summary([])}
     loaded: list[float] = []
@@ -167,7 +167,7 @@ def measure_loop_delay(app: QtWidgets.QApplication, window: MainWindow, frames: 
     late_tracking: list[float] = []  # while frames stream in
     last = [time.perf_counter()]
     first_step: list[float] = []
-    c.worker.worker.stepped.connect(lambda _step: first_step or first_step.append(time.perf_counter()))
+    c.run.worker.worker.stepped.connect(lambda _step: first_step or first_step.append(time.perf_counter()))
 
     def tick() -> None:
         now = time.perf_counter()
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     settings = AppSettings(model="lite", device=args.device)
     window = MainWindow(settings, tracker_factory=tracker_factory(args.tracker), persist_settings=False)
-    window.ask_recover = lambda recovery: False
+    window.files.ask_recover = lambda recovery: False
     window.resize(1400, 900)
     window.show()
     app.processEvents()

@@ -54,11 +54,11 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     window = MainWindow(AppSettings(model="lite", device="auto"), persist_settings=False)
-    window.ask_recover = lambda recovery: False
+    window.files.ask_recover = lambda recovery: False
     window.resize(1400, 900)
     window.show()
     settle(500)
-    if not window.open_path(args.video):
+    if not window.files.open_path(args.video):
         print(f"cannot open {args.video}: {window.last_error}", file=sys.stderr)
         return 1
     settle()
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if window.last_error:
         print(f"propagation failed: {window.last_error}", file=sys.stderr)
         return 1
-    window.controller.store.set_reviewed(range(0, args.frames // 2))  # the first half checked (R)
+    window.controller.session.store.set_reviewed(range(0, args.frames // 2))  # the first half checked (R)
     combo = window.overlay_controls.combo
     combo.setCurrentIndex(combo.findData("score"))
     window.overlay_controls.opacity.setValue(55)

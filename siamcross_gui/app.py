@@ -23,5 +23,5 @@ def run_app(path: str | Path | None = None, tracker_factory: TrackerFactory | No
     window = MainWindow(tracker_factory=tracker_factory)
     window.show()
     if path is not None:
-        window.open_path(path)
+        window.files.open_path(path)
     return app.exec()

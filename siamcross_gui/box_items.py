@@ -1,6 +1,7 @@
 """Editable boxes on the frame: one pyqtgraph RectROI per visible track, with an id/label tag.
 
-The layer only mirrors what it is given (track id -> label on the current frame) and
+The layer only mirrors what it is given (track id -> label on the current frame; ``follow``
+takes it from a controller whenever the frame, the project or the selection changes) and
 reports edits; the controller decides what an edit means (a manual keyframe).
 """
 from __future__ import annotations
@@ -93,6 +94,28 @@ class BoxLayer(QtCore.QObject):
     @property
     def boxes(self) -> dict[int, TrackBox]:
         return self._boxes
+
+    def follow(self, controller) -> None:
+        """Show the boxes of controller's shown tracks on its frame; a click on a box selects its track."""
+        self._controller = controller
+        controller.frameChanged.connect(self._mirror)
+        controller.projectChanged.connect(self._mirror)
+        controller.selectionChanged.connect(self._mirror)
+        controller.propagationFinished.connect(self._mirror)
+        self.trackClicked.connect(controller.select)
+
+    def _mirror(self, *_args) -> None:
+        c = self._controller
+        if c.project is None:
+            return
+        views = []
+        for track in c.project.tracks.values():
+            label = track.frames.get(c.frame)
+            if track.hidden or label is None or label.box is None:
+                continue
+            views.append(BoxView(track.id, label, tag_text(track.id, track.label, label, track.name, track.locked),
+                                 track.color, track.id == c.selected, track.locked))
+        self.show(views)
 
     def show(self, views: list[BoxView]) -> None:
         """Make the drawn boxes match views exactly (add, update, remove)."""

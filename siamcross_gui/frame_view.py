@@ -1,13 +1,18 @@
 """The frame canvas: one image in an aspect-locked ViewBox, zoom and pan, and a drawing mode.
 
-It renders frames and reports boxes the user drew; it never touches the store or the model.
+It renders frames (``follow``: a controller's current frame) and reports boxes the user drew; it
+never touches the store or the model.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import cv2
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
+
+from core.errors import UserError
 
 Box = tuple[float, float, float, float]
 MIN_BOX_SIDE = 2.0
@@ -74,6 +79,22 @@ class FrameView(pg.GraphicsLayoutWidget):
         self.mode_label.hide()
 
     # --- frames -------------------------------------------------------------------------
+    def follow(self, controller, report_error: Callable[[str], None]) -> None:
+        """Show controller's current frame whenever it changes; a frame that cannot be read is
+        reported (report_error(sentence)) and the last one stays."""
+        self._controller = controller
+        self._report_error = report_error
+        controller.frameChanged.connect(self._show_current)
+
+    def _show_current(self, _frame: int) -> None:
+        try:
+            image = self._controller.current_frame_bgr()
+        except UserError as error:
+            self._report_error(str(error))
+            return
+        if image is not None:
+            self.set_frame(image)
+
     def set_frame(self, frame_bgr: np.ndarray) -> None:
         """Show a frame; the view range is fitted only when the frame size changes."""
         rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)  # SIMD, ~3x faster than a numpy flip

@@ -160,6 +160,29 @@ class OverlayItem(pg.ImageItem):
         self._result = None
         self._render()
 
+    def follow(self, controller) -> None:
+        """Show the maps that explain the label on controller's frame (controller.result_for), and
+        none where that label was corrected or undone."""
+        self._controller = controller
+        controller.mediaOpened.connect(self.clear_result)
+        controller.frameChanged.connect(self._show_for)
+        controller.labelsChanged.connect(self._on_labels_changed)
+        controller.overlayResult.connect(self._on_result)
+
+    def _show_for(self, frame: int) -> None:
+        result = self._controller.result_for(frame)
+        if result is None:
+            self.clear_result()  # not just hidden: changing the map kind must not bring it back
+        else:
+            self.show_result(result)
+
+    def _on_labels_changed(self, change) -> None:
+        if self._controller.frame in change.frames:
+            self._show_for(self._controller.frame)
+
+    def _on_result(self, _result: TrackResult) -> None:
+        self._show_for(self._controller.frame)
+
     def set_kind(self, kind: str) -> None:
         self.kind = kind
         self._render()

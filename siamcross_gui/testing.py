@@ -89,14 +89,14 @@ def window_maker(qtbot, default_settings: Callable[[], object], size: tuple[int,
     def make(tracker=None, settings=None, path: Path | None = None) -> MainWindow:
         window = MainWindow(settings or default_settings(), tracker_factory=tracker_factory_for(tracker),
                             persist_settings=False)
-        window.ask_recover = lambda recovery: False
+        window.files.ask_recover = lambda recovery: False
         window.resize(*size)
         window.show()
         windows.append(window)
         if focus:
             qtbot.waitExposed(window)
         if path is not None:
-            assert window.open_path(path), window.last_error
+            assert window.files.open_path(path), window.last_error
         if focus:
             activate(qtbot, window)
         return window

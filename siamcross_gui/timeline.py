@@ -3,11 +3,13 @@
 Clicking or dragging the frame cursor asks to seek; the widget never changes the store.
 Updates are incremental (``update_frames``): each track's curve is drawn in pieces of
 CHUNK frames and only the pieces a change touched are rebuilt and repainted, so the cost
-of an update does not grow with the length of the video.
+of an update does not grow with the length of the video. Following a controller (``follow``),
+it gathers the store's changes and redraws them every REFRESH_MS, and at once when a run ends.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,6 +21,23 @@ from .timeline_data import CHUNK, TimelineData, TrackArrays, chunk_count, chunk_
 from .timeline_rows import LEFT_AXIS_PX, TrackRows
 
 LOW_RGBA = (255, 60, 60, 70)
+REFRESH_MS = 150
+
+
+@dataclass
+class TimelineChanges:
+    """Store changes gathered between two timeline refreshes; full when tracks were added,
+    removed, recoloured or hidden (or a new project opened)."""
+
+    full: bool = False
+    track_ids: set[int] = field(default_factory=set)
+    frames: set[int] = field(default_factory=set)
+
+    def add(self, change) -> None:
+        if change.structure:
+            self.full = True
+        self.track_ids |= change.track_ids
+        self.frames |= change.frames
 
 
 class FrameAxis(pg.AxisItem):
@@ -89,6 +108,52 @@ class ConfidenceTimeline(pg.PlotWidget):
     @property
     def data(self) -> TimelineData:
         return self._data
+
+    # --- following the controller ----------------------------------------------------------
+    def follow(self, controller) -> None:
+        """Draw controller's project (its shown tracks, its score threshold) and frame; clicks seek it."""
+        self._controller = controller
+        self._changes = TimelineChanges()
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh_now)
+        controller.frameChanged.connect(self.set_frame)
+        controller.mediaOpened.connect(self._on_media_opened)
+        controller.labelsChanged.connect(self._changes_add)
+        controller.projectChanged.connect(self._schedule)
+        controller.selectionChanged.connect(self._schedule)
+        controller.propagationFinished.connect(self._on_run_finished)
+        self.seekRequested.connect(controller.seek)
+        if self.rows is not None:
+            self.rows.trackClicked.connect(controller.select)
+            self.rows.seekRequested.connect(controller.seek)
+
+    def _on_media_opened(self) -> None:
+        self._changes.full = True
+
+    def _changes_add(self, change) -> None:
+        self._changes.add(change)
+
+    def _schedule(self, *_args) -> None:
+        if self._controller.project is not None and not self._timer.isActive():
+            self._timer.start()
+
+    def _on_run_finished(self, _cancelled: bool) -> None:
+        self._timer.stop()
+        self.refresh_now()
+
+    def refresh_now(self) -> None:
+        """Redraw what changed since the last refresh (everything after a structural change)."""
+        project = self._controller.project
+        if project is None:
+            return
+        changes, self._changes = self._changes, TimelineChanges()
+        threshold = self._controller.settings.score_threshold
+        if changes.full:
+            self.refresh(project, threshold)
+        else:  # refreshes in full by itself when the threshold, the frame count or the shown tracks changed
+            self.update_frames(project, threshold, changes.track_ids, changes.frames)
 
     def set_frame(self, frame: int) -> None:
         self.cursor.blockSignals(True)

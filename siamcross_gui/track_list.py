@@ -1,7 +1,7 @@
 """The track list: add, select, name, classify, recolour, hide, lock, give attributes to and delete tracks.
 
-It mirrors the project and emits requests; the controller writes them through the store,
-so undo covers every change made here.
+It mirrors the project (``follow`` keeps it in step with a controller) and emits requests; the
+controller writes them through the store, so undo covers every change made here.
 """
 from __future__ import annotations
 
@@ -104,6 +104,19 @@ class TrackList(QtWidgets.QWidget):
         self.table.itemSelectionChanged.connect(self._on_selection)
 
     # --- mirror the project ---------------------------------------------------------------
+    def follow(self, controller) -> None:
+        """Show controller's tracks and selection whenever they change; a row picked selects its track."""
+        self._controller = controller
+        controller.projectChanged.connect(self._mirror)
+        controller.selectionChanged.connect(self._mirror)
+        controller.propagationFinished.connect(self._mirror)
+        self.selectionChanged.connect(controller.select)
+
+    def _mirror(self, *_args) -> None:
+        c = self._controller
+        if c.project is not None:
+            self.refresh(c.project, c.selected, c.settings.adapt)
+
     def refresh(self, project: Project, selected: int | None, adapt: bool = True) -> None:
         self._filling = True
         self.class_delegate.classes = list(project.classes)

@@ -104,6 +104,27 @@ class TransportBar(QtWidgets.QWidget):
         self.play_button.setIcon(self._pause_icon if playing else self._play_icon)
         self.play_button.setToolTip("Pause (Space)" if playing else "Play (Space)")
 
+    def follow(self, controller) -> None:
+        """Show controller's media, frame and whether the frame is reviewed; moving the slider or
+        typing a frame number seeks it."""
+        self._controller = controller
+        controller.mediaOpened.connect(self._on_media_opened)
+        controller.frameChanged.connect(self._on_frame)
+        controller.labelsChanged.connect(self._on_labels_changed)
+        self.seekRequested.connect(controller.seek)
+
+    def _on_media_opened(self) -> None:
+        media = self._controller.project.media
+        self.set_media(media.frame_count, media.fps)
+
+    def _on_frame(self, frame: int) -> None:
+        self.set_frame(frame)
+        self.set_reviewed(self._controller.is_reviewed())
+
+    def _on_labels_changed(self, change) -> None:
+        if self._controller.frame in change.frames:
+            self.set_reviewed(self._controller.is_reviewed())
+
     def focus_frame_box(self) -> None:
         self.frame_box.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
         self.frame_box.selectAll()

@@ -228,10 +228,10 @@ def test_worker_error_is_one_message_and_the_worker_stays_ready(make_window, dem
 def test_opening_a_broken_file_shows_one_sentence_and_keeps_the_project(make_window, demo, tmp_path):
     window = make_window(path=demo)
     draw(window, (400, 200, 300, 250))
-    window.controller.dirty = False  # skip the save question
+    window.controller.session.dirty = False  # skip the save question
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video at all")
-    assert not window.open_path(broken)
+    assert not window.files.open_path(broken)
     assert window.last_error and "\n" not in window.last_error
     assert 1 in window.controller.project.tracks
 
@@ -245,7 +245,7 @@ def test_save_export_and_reopen_round_trip(make_window, demo, qtbot, tmp_path):
     window.controller.update_track(1, label="rabbit")
     saved = window.controller.save(tmp_path / "demo.json")
     assert json.loads(saved.read_text())
-    assert window.export_to("coco-vid", tmp_path / "export"), window.last_error
+    assert window.files.export_to("coco-vid", tmp_path / "export"), window.last_error
     annotations = next((tmp_path / "export").rglob("*.json"))
     coco = COCO(str(annotations))
     assert len(coco.getAnnIds()) == 132
@@ -253,7 +253,7 @@ def test_save_export_and_reopen_round_trip(make_window, demo, qtbot, tmp_path):
     reopened = make_window(path=saved)
     again = {tid: (t.label, dict(t.frames)) for tid, t in reopened.controller.project.tracks.items()}
     assert again == original
-    assert reopened.controller.project_path == saved
+    assert reopened.controller.session.project_path == saved
 
 
 def test_a_crashed_session_is_recovered_from_the_autosave_journal(make_window, demo, qtbot):
@@ -262,15 +262,15 @@ def test_a_crashed_session_is_recovered_from_the_autosave_journal(make_window, d
     key(first, "Right")
     draw(first, (420, 210, 300, 250))
     first.controller.abandon()  # the process dies: no save, journal left behind
-    first.controller.store = None
+    first.controller.session.store = None
     second = make_window()
     offered = []
-    second.ask_recover = lambda recovery: offered.append(recovery.edits) or True
-    assert second.open_path(demo)
+    second.files.ask_recover = lambda recovery: offered.append(recovery.edits) or True
+    assert second.files.open_path(demo)
     assert offered and offered[0] >= 2
     frames = second.controller.project.tracks[1].frames
     assert frames[1].box == pytest.approx((420, 210, 300, 250), abs=4)
-    assert second.controller.dirty
+    assert second.controller.session.dirty
 
 
 # --- track list ----------------------------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_track_list_renames_hides_and_deletes_through_the_store(make_window, dem
     table.selectRow(0)
     assert window.controller.selected == 1
     window.tracks.delete_button.click()
-    box = window.confirm_box  # a whole track goes only after the user says so
+    box = window.dialogs.confirm_box  # a whole track goes only after the user says so
     assert box.isVisible() and sorted(window.controller.project.tracks) == [1, 2]
     next(b for b in box.buttons() if box.buttonRole(b) == QtWidgets.QMessageBox.ButtonRole.DestructiveRole).click()
     assert sorted(window.controller.project.tracks) == [2]
@@ -427,8 +427,8 @@ def test_opening_another_video_mid_run_never_writes_the_old_run_into_the_new_pro
     with qtbot.waitSignal(window.controller.propagationFinished, timeout=WAIT_MS):
         key(window, "F")
         qtbot.waitUntil(lambda: tracker.frames_tracked >= 3, timeout=WAIT_MS)
-        window.controller.dirty = False  # skip the save question
-        assert window.open_path(demo)
+        window.controller.session.dirty = False  # skip the save question
+        assert window.files.open_path(demo)
         window.controller.add_track()  # the new project has a track 1 too
     qtbot.wait(100)
     assert window.controller.project.tracks[1].frames == {}

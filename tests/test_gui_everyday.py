@@ -55,7 +55,7 @@ def test_the_class_list_editor_adds_renames_and_removes_classes(make_window, dem
     window = make_window(path=demo_video)
     drag_box(window, BOX)
     window.tracks.classes_button.click()
-    dialog = window.classes_window
+    dialog = window.dialogs.classes_window
     assert dialog.isVisible() and [dialog.list.item(i).text() for i in range(dialog.list.count())] == ["object"]
     dialog.new_name.setText("rabbit")
     dialog.add_button.click()
@@ -88,7 +88,7 @@ def test_track_attributes_are_edited_in_a_dialog(make_window, demo_video, qtbot)
     window.tracks.table.selectRow(0)
     qtbot.waitUntil(lambda: window.tracks.attributes_button.isEnabled(), timeout=5000)
     window.tracks.attributes_button.click()
-    dialog = window.attributes_window
+    dialog = window.dialogs.attributes_window
     assert dialog.isVisible() and dialog.table.rowCount() == 0
     dialog.add_button.click()
     dialog.table.item(0, 0).setText("fur")
@@ -229,8 +229,8 @@ def test_r_marks_a_frame_reviewed_and_the_state_shows_everywhere(make_window, de
                     and window.track_rows._reviewed.image[0, :2, 3].tolist() == [230, 230], timeout=5000)
     key(window, "Ctrl+Z")
     assert c.project.reviewed == {0} and not button.isChecked()
-    window.save_as = lambda: window._save_to(tmp_path / "p.json")
-    assert window.save()
+    window.files.save_as = lambda: window.files.save_to(tmp_path / "p.json")
+    assert window.files.save()
     from core.annotations.io import load_project
 
     assert load_project(tmp_path / "p.json").reviewed == {0}

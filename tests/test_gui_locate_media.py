@@ -59,12 +59,12 @@ def test_a_project_saved_after_opening_the_demo_by_a_relative_path_reopens_elsew
     assert json.loads(project_file.read_text())["media"]["path"] == "bigbuckbunny.mp4"
     monkeypatch.chdir(tmp_path)
     window = make_window()
-    assert window.open_path(project_file), window.last_error
+    assert window.files.open_path(project_file), window.last_error
     assert {tid: dict(t.frames) for tid, t in window.controller.project.tracks.items()} == tracks
     assert window.view.image.image is not None and window.controller.frame_count == 132
     shutil.move(root, tmp_path / "moved repo")  # the project folder moves together with its media
     again = make_window()
-    assert again.open_path(tmp_path / "moved repo" / "resources" / "demo" / "bigbuckbunny.json"), again.last_error
+    assert again.files.open_path(tmp_path / "moved repo" / "resources" / "demo" / "bigbuckbunny.json"), again.last_error
 
 
 def test_missing_media_is_located_by_a_picker_and_a_wrong_file_is_refused_by_fingerprint(
@@ -78,8 +78,8 @@ def test_missing_media_is_located_by_a_picker_and_a_wrong_file_is_refused_by_fin
     wrong = write_video(archive / "other.mp4", 30)
 
     window = make_window()
-    assert not window.open_path(project_file)
-    locate = window.locate_media
+    assert not window.files.open_path(project_file)
+    locate = window.files.locate_media
     assert locate is not None and locate.box is not None and locate.box.isVisible()
     assert "clip.mp4" in locate.box.text() and str(video) in locate.box.text()
     assert window.controller.project is None
@@ -99,8 +99,8 @@ def test_missing_media_is_located_by_a_picker_and_a_wrong_file_is_refused_by_fin
     c = window.controller
     assert c.project is not None and c.project.media.path == str(moved)
     assert {tid: dict(t.frames) for tid, t in c.project.tracks.items()} == tracks
-    assert c.project_path == project_file and c.dirty and window.windowTitle().startswith("*")
-    assert window.save()
+    assert c.session.project_path == project_file and c.session.dirty and window.windowTitle().startswith("*")
+    assert window.files.save()
     assert json.loads(project_file.read_text())["media"]["path"] == str(moved)  # saved with the new place
     assert load_project(project_file).media.path == str(moved)
 
@@ -112,9 +112,9 @@ def test_cancelling_the_locate_question_keeps_the_open_project(make_window, pick
     video.unlink()
     other = write_video(tmp_path / "other" / "open.mp4", 12)
     window = make_window(path=other)
-    assert not window.open_path(project_file)
-    locate = window.locate_media
+    assert not window.files.open_path(project_file)
+    locate = window.files.locate_media
     cancel = locate.box.button(QtWidgets.QMessageBox.StandardButton.Cancel)
     click(qtbot, cancel)
     assert picks == [] and window.controller.project.media.path == str(other)
-    assert window.controller.project_path is None
+    assert window.controller.session.project_path is None

@@ -63,7 +63,7 @@ def pick(qtbot, dialog: OpenDialog, path: Path) -> None:
 
 def open_with_dialog(qtbot, window, path: Path) -> OpenDialog:
     key(window, "Ctrl+O")
-    dialog = window.open_file_dialog
+    dialog = window.files.open_file_dialog
     assert dialog is not None and dialog.isVisible()
     pick(qtbot, dialog, path)
     return dialog
@@ -72,7 +72,7 @@ def open_with_dialog(qtbot, window, path: Path) -> OpenDialog:
 def test_the_open_dialog_lists_label_files_and_images_and_explains_folders(make_window):
     window = make_window()
     key(window, "Ctrl+O")
-    dialog = window.open_file_dialog
+    dialog = window.files.open_file_dialog
     assert dialog.isVisible()
     everything = NAME_FILTERS[0]
     for pattern in ("*.mp4", "*.json", "*.txt", "*.label", "*.jpg"):

@@ -57,10 +57,10 @@ def test_following_a_run_shows_the_workers_frames_without_decoding_them_again(ma
     window = make_window(tracker=SlowIdentityTracker(delay=0.02))  # >= 1.2 s: about 12 batches followed
     counting = CountingSource(open_media(demo_video))
     c = window.controller
-    c.install(Project(media=counting.to_media_ref()), counting)
+    c.session.install(Project(media=counting.to_media_ref()), counting)
     c.draw_box(BOX)
     # frame 0 and its read-ahead window were decoded on opening; wait for that to settle
-    qtbot.waitUntil(lambda: len(counting.reads) >= 1 + c.cache.read_ahead, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(counting.reads) >= 1 + c.session.cache.read_ahead, timeout=WAIT_MS)
     qtbot.wait(100)
     counting.reads.clear()
     shown: list[int] = []
@@ -81,7 +81,7 @@ def test_the_gui_still_decodes_frames_it_did_not_get_from_the_worker(make_window
     window = make_window(tracker=SlowIdentityTracker(delay=0.0))
     counting = CountingSource(open_media(demo_video))
     c = window.controller
-    c.install(Project(media=counting.to_media_ref()), counting)
+    c.session.install(Project(media=counting.to_media_ref()), counting)
     c.draw_box(BOX)
     with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
         assert c.propagate("forward", stop_frame=30)

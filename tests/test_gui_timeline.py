@@ -125,7 +125,7 @@ def test_the_window_keeps_the_timeline_equal_to_the_project_through_runs_edits_a
     from siamcross_gui.testing import MapsTracker, window_maker
 
     def drawn_matches(window) -> bool:
-        window._refresh_timeline()  # noqa: SLF001 - what the 150 ms timer does
+        window.timeline.refresh_now()  # what its refresh timer does
         project, n = window.controller.project, window.controller.frame_count
         return all(np.array_equal(window.timeline._data.tracks[tid].score, score_curve(t, n), equal_nan=True)  # noqa: SLF001
                    for tid, t in project.tracks.items()) and \

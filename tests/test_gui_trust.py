@@ -79,7 +79,7 @@ def no_r50(monkeypatch, tmp_path):
 
 def _open_settings(window) -> QtWidgets.QDialog:
     key(window, "Ctrl+,")
-    dialog = window.settings_window
+    dialog = window.dialogs.settings_window
     assert dialog is not None and dialog.isVisible()
     return dialog
 
@@ -147,7 +147,7 @@ def test_export_dialog_writes_the_coco_frames_it_names_and_only_classes_in_use(m
     c.update_track(2, label="bird")
     c.update_track(2, label="butterfly")  # "bird" is now in no track
     key(window, "Ctrl+E")
-    dialog = window.export_window
+    dialog = window.files.export_window
     assert dialog.isVisible() and dialog.images_box.isChecked() and dialog.images_box.isEnabled()
     dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("project"))
     assert not dialog.images_box.isEnabled()  # a project file names no frames
@@ -169,9 +169,9 @@ def test_export_dialog_writes_the_coco_frames_it_names_and_only_classes_in_use(m
 def test_export_without_frames_writes_only_the_labels(make_window, demo_video, tmp_path):
     window = make_window(path=demo_video)
     window.controller.draw_box(BOX)
-    assert window.export_to("coco-vid", tmp_path / "out", images=False), window.last_error
+    assert window.files.export_to("coco-vid", tmp_path / "out", images=False), window.last_error
     assert not (tmp_path / "out" / "frames").exists()
-    assert window.export_to("otb", tmp_path / "otb", images=True), window.last_error
+    assert window.files.export_to("otb", tmp_path / "otb", images=True), window.last_error
     assert len(list((tmp_path / "otb").rglob("img/*.jpg"))) == 132
 
 
@@ -194,13 +194,13 @@ def test_delete_asks_before_removing_a_whole_track(make_window, demo_video):
     window.controller.draw_box(BOX)
     window.tracks.table.selectRow(0)
     window.tracks.delete_button.click()
-    box = window.confirm_box
+    box = window.dialogs.confirm_box
     assert box.isVisible() and "track #1" in box.text() and "Undo" in box.text()
     assert box.defaultButton() is box.button(QtWidgets.QMessageBox.StandardButton.Cancel)
     box.button(QtWidgets.QMessageBox.StandardButton.Cancel).click()
     assert list(window.controller.project.tracks) == [1]
     window.tracks.delete_button.click()
-    box = window.confirm_box
+    box = window.dialogs.confirm_box
     next(b for b in box.buttons() if box.buttonRole(b) == QtWidgets.QMessageBox.ButtonRole.DestructiveRole).click()
     assert window.controller.project.tracks == {}
 

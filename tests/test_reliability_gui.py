@@ -65,7 +65,7 @@ def make_window(qtbot):
 
 def _state(window: MainWindow) -> tuple:
     c = window.controller
-    return (project_to_dict(c.project), c.project_path, c.dirty, c.frame, c.selected)
+    return (project_to_dict(c.project), c.session.project_path, c.session.dirty, c.frame, c.selected)
 
 
 def _run(qtbot, window: MainWindow, start) -> bool:
@@ -144,11 +144,11 @@ def test_opening_each_bad_file_shows_one_message_and_keeps_the_open_project(make
     c.draw_box(BOX)
     c.seek(5)
     c.draw_box((12.0, 9.0, 30.0, 20.0))
-    journal = c.journal.project_path
+    journal = c.session.journal.project_path
     for name in BAD_FILES:
         before = _state(window)
         boxes.clear()
-        assert not window.open_path(bad_files[name]), name
+        assert not window.files.open_path(bad_files[name]), name
         assert len(boxes) == 1, (name, boxes)
         assert boxes[0] == window.last_error and "\n" not in boxes[0] and "Traceback" not in boxes[0], (name, boxes)
         assert len(boxes[0]) > 20, (name, boxes)
@@ -157,7 +157,7 @@ def test_opening_each_bad_file_shows_one_message_and_keeps_the_open_project(make
     # the session still works: its journal is the same file, still recording
     c.seek(9)
     c.draw_box((14.0, 9.0, 30.0, 20.0))
-    assert c.journal.project_path == journal
+    assert c.session.journal.project_path == journal
     assert project_to_dict(recover(journal)) == project_to_dict(c.project)
 
 
@@ -176,7 +176,7 @@ def test_frames_that_will_not_decode_show_one_message_each_and_propagation_stops
 
     folder = write_image_folder(tmp_path / "frames", 20)
     (folder / "9.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    assert window.open_path(folder)
+    assert window.files.open_path(folder)
     boxes.clear()
     c.draw_box(BOX)
     assert _run(qtbot, window, lambda: c.propagate("forward")) is True
@@ -215,7 +215,7 @@ def test_a_tracker_crash_mid_run_is_one_message_keeps_the_frames_done_and_the_wo
     frames = c.project.tracks[1].frames
     assert sorted(frames) == list(range(12))  # 11 tracked frames before the crash, all kept
     assert frames[0].is_keyframe and all(frames[f].provenance is Provenance.TRACKED for f in range(1, 12))
-    assert project_to_dict(recover(c.journal.project_path)) == project_to_dict(c.project)
+    assert project_to_dict(recover(c.session.journal.project_path)) == project_to_dict(c.project)
     boxes.clear()
     tracker.armed = False
     c.seek(11)
@@ -266,12 +266,12 @@ def test_cancel_again_and_again_while_three_tracks_propagate(make_window, video,
         with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
             assert c.propagate("forward", all_tracks=True)
             at = tracker.frames_tracked + rng.randrange(0, 6)
-            qtbot.waitUntil(lambda: tracker.frames_tracked >= at or not c.worker.busy, timeout=WAIT_MS)
+            qtbot.waitUntil(lambda: tracker.frames_tracked >= at or not c.run.worker.busy, timeout=WAIT_MS)
             window.cancel()
             window.cancel()  # pressing Esc twice is harmless
         for track_id, frames in keyframes.items():
             assert all(c.project.tracks[track_id].frames[f] == label for f, label in frames.items())
-        assert project_to_dict(recover(c.journal.project_path)) == project_to_dict(c.project)
+        assert project_to_dict(recover(c.session.journal.project_path)) == project_to_dict(c.project)
     c.seek(0)
     assert _run(qtbot, window, lambda: c.propagate("forward", all_tracks=True)) is False
     assert all(sorted(c.project.tracks[t].frames) == list(range(FRAMES)) for t in (1, 2, 3))
@@ -285,19 +285,19 @@ def test_save_and_export_into_an_unwritable_place_are_one_message_and_lose_nothi
     c = window.controller
     c.draw_box(BOX)
     saved = tmp_path / "saved.json"
-    assert window._save_to(saved)
+    assert window.files.save_to(saved)
     on_disk = saved.read_bytes()
     c.seek(3)
     c.draw_box((11.0, 8.0, 30.0, 20.0))
     before = _state(window)
     a_file = tmp_path / "plain file"
     a_file.write_text("in the way")
-    assert not window._save_to(a_file / "project.json")
-    assert not window.export_to("mot", a_file / "export")
+    assert not window.files.save_to(a_file / "project.json")
+    assert not window.files.export_to("mot", a_file / "export")
     assert len(boxes) == 2 and all("\n" not in b for b in boxes), boxes
-    assert _state(window) == before and c.dirty  # still unsaved, still the same edits
+    assert _state(window) == before and c.session.dirty  # still unsaved, still the same edits
     assert saved.read_bytes() == on_disk  # the last good save is intact
-    assert window._save_to(None)  # and saving where it can works
+    assert window.files.save_to(None)  # and saving where it can works
     assert 3 in load_project(saved).tracks[1].frames
 
 

@@ -84,17 +84,17 @@ def window(qtbot, monkeypatch):
     monkeypatch.setattr(Box, "question", staticmethod(lambda *args, **kwargs: Box.StandardButton.Discard))
     window = MainWindow(AppSettings(device="cpu"), tracker_factory=lambda m, d: DriftingTracker(),
                         persist_settings=False)
-    window.ask_recover = lambda recovery: False
+    window.files.ask_recover = lambda recovery: False
     qtbot.addWidget(window)
     window.show()
     yield window
-    window.controller.dirty = False  # closing must not ask "save first?" (a modal box nobody answers)
+    window.controller.session.dirty = False  # closing must not ask "save first?" (a modal box nobody answers)
     window.controller.shutdown()  # join the worker thread even when the test failed
 
 
 def test_soak_four_tracks_ten_thousand_frames_while_scrubbing_and_editing(qtbot, window, tmp_path: Path) -> None:
     video = write_video(tmp_path / "long.mp4", FRAMES, size=(160, 120))
-    assert window.open_path(video), window.last_error
+    assert window.files.open_path(video), window.last_error
     c = window.controller
     for i in range(TRACKS):
         c.select(None)
@@ -113,9 +113,9 @@ def test_soak_four_tracks_ten_thousand_frames_while_scrubbing_and_editing(qtbot,
     front_of = Front()
     reported = 0
 
-    while (front := front_of(c)) < FRAMES or c.worker.busy or edits < MIN_EDITS or scrubs < MIN_SCRUBS:
+    while (front := front_of(c)) < FRAMES or c.run.worker.busy or edits < MIN_EDITS or scrubs < MIN_SCRUBS:
         assert time.monotonic() - began < SOAK_TIMEOUT_S, f"soak stalled at frame {front}"
-        if not c.worker.busy and front < FRAMES:
+        if not c.run.worker.busy and front < FRAMES:
             c.seek(front - 1)
             assert c.propagate("forward", all_tracks=True)
             restarts += 1
@@ -157,7 +157,7 @@ def test_soak_four_tracks_ten_thousand_frames_while_scrubbing_and_editing(qtbot,
                   f"RSS {rss_bytes() / 2**20:.0f} MiB", flush=True)
             reported += 1000
 
-    qtbot.waitUntil(lambda: not c.worker.busy, timeout=60_000)
+    qtbot.waitUntil(lambda: not c.run.worker.busy, timeout=60_000)
     project = c.project
     assert errors == [], errors[:3]
     for track_id in project.tracks:
@@ -168,12 +168,12 @@ def test_soak_four_tracks_ten_thousand_frames_while_scrubbing_and_editing(qtbot,
         assert project.tracks[track_id].label == name
     assert edits >= MIN_EDITS and scrubs >= MIN_SCRUBS and restarts >= 1, (edits, scrubs, restarts)
 
-    recovered = recover(c.journal.project_path)
+    recovered = recover(c.session.journal.project_path)
     assert recovered is not None and project_to_dict(recovered) == project_to_dict(project)
     saved = c.save(tmp_path / "soak.json")
     assert project_to_dict(load_project(saved)) == project_to_dict(project)
 
-    stats = c.cache.stats()
+    stats = c.session.cache.stats()
     assert stats.bytes_used <= stats.max_bytes
     growth = rss_peak - rss_start
     assert growth < stats.max_bytes + LABEL_BUDGET_BYTES, \
