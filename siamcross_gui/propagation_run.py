@@ -7,18 +7,20 @@ the view shows the frame the worker already decoded (it comes with each tracked 
 decoding it again. A run asked for while a cancelled one winds down waits and starts after it.
 
 The response maps of the frames a run wrote are kept (up to MAX_OVERLAY_FRAMES) so the heat map
-shows when the user scrubs back.
+shows when the user scrubs back; each kept map is a copy of its own target's maps, because the
+tracker hands out views into one array per tracked frame holding every target's maps.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 
+import numpy as np
 from PySide6 import QtCore
 
 from core.annotations.model import FrameLabel
-from core.tracking.result import TrackResult
+from core.tracking.result import ResponseMaps, TrackResult
 
 from .session import ProjectSession
 from .settings import AppSettings
@@ -215,7 +217,7 @@ class PropagationRun(QtCore.QObject):
         preferred = self._preferred_track()
         track_id = preferred if preferred in results else next(iter(results))
         result = results[track_id]
-        return (track_id, result) if result.maps is not None else None
+        return (track_id, with_own_maps(result)) if result.maps is not None else None
 
     def _wind_down(self) -> bool:
         """Apply what the ended run streamed; False when the run belonged to a closed project."""
@@ -250,3 +252,10 @@ class PropagationRun(QtCore.QObject):
             if self._results[frame][0] in change.track_ids:
                 del self._results[frame]
 
+
+def with_own_maps(result: TrackResult) -> TrackResult:
+    """result with its response maps copied into arrays of their own: a view into the tracker's
+    per-frame array of every target's maps would keep that whole array alive."""
+    maps = result.maps
+    own = ResponseMaps(**{f.name: np.array(getattr(maps, f.name), copy=True) for f in fields(maps)})
+    return replace(result, maps=own)

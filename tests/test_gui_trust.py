@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
 from core.annotations.model import Provenance
+from core.tracking.result import ResponseMaps
 from siamcross_gui.main_window import MainWindow
 from siamcross_gui.settings import AppSettings
 from siamcross_gui.testing import MapsTracker, drag, key, window_maker
@@ -320,6 +323,35 @@ def test_the_heat_map_over_a_frame_corner_stays_in_the_frame_and_under_the_label
     window.overlay_controls.combo.setCurrentIndex(window.overlay_controls.combo.findData("extent"))
     assert overlay.isVisible() and overlay.image[..., 3].max() <= 0.8 * 255 + 1  # faint: the box shows
     assert 0.0 < overlay.values.mean() < 0.9  # the extent has structure, not a uniform wash
+
+
+class PassArrayTracker(MapsTracker):
+    """MapsTracker whose maps come as SiamCrossTracker's do: views into one [targets, 7, H, W]
+    array per tracked frame (cls, align, score, then reg's four)."""
+
+    def track_many(self, frame_bgr, targets):
+        results = super().track_many(frame_bgr, targets)
+        stacked = np.stack([np.concatenate([r.maps.cls[None], r.maps.align[None], r.maps.score[None], r.maps.reg])
+                            for r in results])
+        return [replace(r, maps=ResponseMaps(cls=stacked[i, 0], align=stacked[i, 1], score=stacked[i, 2],
+                                             reg=stacked[i, 3:7])) for i, r in enumerate(results)]
+
+
+def test_a_kept_heat_map_holds_only_its_own_maps_not_its_frames_array_of_every_target(make_window, demo_video,
+                                                                                      qtbot):
+    """A run keeps one target's maps per frame for scrubbing back; kept as views they would hold
+    every target's maps of that frame in memory, over thousands of frames."""
+    window = make_window(tracker=PassArrayTracker(), path=demo_video)
+    c = window.controller
+    for i in range(4):
+        c.draw_box((100.0 + 250.0 * i, 200.0, 150.0, 150.0), new_track=True)
+    with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
+        assert c.propagate("forward", all_tracks=True, stop_frame=10)
+    maps = c.result_for(5).maps
+    arrays = [maps.cls, maps.align, maps.score, maps.reg]
+    own = sum(a.nbytes for a in arrays)
+    pinned = sum(a.nbytes if a.base is None else a.base.nbytes for a in arrays)  # the memory each keeps alive
+    assert own == 7 * 16 * 16 * 4 and pinned == own  # one target's maps, not the frame's array of four
 
 
 def test_a_correction_or_an_undo_takes_the_old_runs_map_off_the_screen(make_window, demo_video, qtbot):
