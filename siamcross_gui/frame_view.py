@@ -97,7 +97,7 @@ class FrameView(pg.GraphicsLayoutWidget):
 
     def set_frame(self, frame_bgr: np.ndarray) -> None:
         """Show a frame; the view range is fitted only when the frame size changes."""
-        rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)  # SIMD, ~3x faster than a numpy flip
+        rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)  # SIMD: faster than a numpy flip
         self.image.setImage(rgb, autoLevels=False, levels=None)  # uint8 as is: no rescale pass
         size = (rgb.shape[1], rgb.shape[0])
         if size != self._frame_size:

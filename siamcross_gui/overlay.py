@@ -1,8 +1,8 @@
 """Response-map overlay: the tracker's maps, smooth and see-through, over the search region.
 
 Which map (classification, alignment, fused score, regression extent) is a pure choice over
-ResponseMaps (map_image), and how it is drawn is another (overlay_rgba): the coarse map (16x16
-cells at stride 16 for the current model, 25x25 before) is upsampled bilinearly, coloured, made
+ResponseMaps (map_image), and how it is drawn is another (overlay_rgba): the coarse map (one cell
+per stride of the model's output grid) is upsampled bilinearly, coloured, made
 transparent where it is low and towards the region's edge, and cut to the frame, so it reads as a
 glow over the target instead of a dark grid of blocks, and the boxes and their labels stay
 readable. Regression extent is drawn faint, and only where the tracker looks (its alpha follows
@@ -98,8 +98,8 @@ def overlay_rgba(values: np.ndarray, region_xywh: Rect, frame_wh: tuple[int, int
     if h == 0 or w == 0:
         return None
     up_h, up_w = h * upsample, w * upsample
-    # colours and alpha through 256-entry tables: ~4x cheaper than float maths per pixel, and this
-    # runs on the GUI thread at every followed frame of a run
+    # colours and alpha through 256-entry tables, cheaper than float maths per pixel: this runs on
+    # the GUI thread at every followed frame of a run
     index = cv2.resize(np.clip(values * 255.0 + 0.5, 0.0, 255.0), (up_w, up_h),
                        interpolation=cv2.INTER_LINEAR).astype(np.uint8)
     opaque = index if weight is None else cv2.resize(

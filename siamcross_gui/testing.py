@@ -35,9 +35,8 @@ class SlowIdentityTracker(IdentityTracker):
 
 
 class MapsTracker(IdentityTracker):
-    """Identity boxes with synthetic size x size response maps (16 x 16, as the current model's)
-    and a search region twice the box size, and a score that drops below 0.3 on every 10th
-    tracked frame (for low-confidence tests)."""
+    """Identity boxes with synthetic size x size response maps, a search region twice the box
+    size, and a score that drops below 0.3 on every 10th tracked frame (for low-confidence tests)."""
 
     def __init__(self, size: int = 16) -> None:
         super().__init__()

@@ -110,11 +110,10 @@ def collections_deferred() -> Iterator[None]:
     """Load a model with the garbage collector paused (it is process-wide), then collect once.
 
     Loading (torch import, torch.fx fusion, weights) makes many objects, and the full
-    collections they set off held the GIL for 100-300 ms at a time, several times per load,
-    freezing the GUI thread (measured with a 5 ms timer in the GUI thread). One collection at
-    the end, still in the worker while the user looks at the first frame, keeps the load's
-    garbage from setting off a long one later, in the middle of a propagation (without it
-    the event loop's max delay while tracking was 200-540 ms instead of 60-330 ms, 3 runs each).
+    collections they set off hold the GIL long enough to freeze the GUI thread, several times
+    per load. One collection at the end, still in the worker while the user looks at the first
+    frame, keeps the load's garbage from setting off a long one later, in the middle of a
+    propagation. The README ("How the window stays responsive") gives the measurements.
     """
     enabled = gc.isenabled()
     gc.disable()
