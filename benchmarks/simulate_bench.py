@@ -20,7 +20,8 @@ from pathlib import Path
 
 from core.commands.simulate import make_tracker
 from core.evaluation.ope import load_eval_sequences
-from core.evaluation.simulator import SimulatorConfig, simulate_sequence, truncate
+from core.evaluation.simulator import simulate_sequence, truncate
+from core.evaluation.simulator_report import SimulatorConfig
 from core.propagation.sources import SequenceSource
 
 ROOT = Path(__file__).resolve().parents[1]

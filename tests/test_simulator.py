@@ -9,8 +9,9 @@ import pytest
 from core.annotations.model import Project, Track
 from core.cli import main
 from core.media.sequence import Sequence
-from core.evaluation.simulator import (SimulatorConfig, _fill_segment, _PassCache, _Truth, simulate,
-                                       simulate_sequence, truncate)
+from core.evaluation.simulator import _fill_segment, simulate, simulate_sequence, truncate
+from core.evaluation.simulator_passes import PassCache, Truth
+from core.evaluation.simulator_report import SimulatorConfig
 from core.propagation import PropagationRequest, apply_step, propagate
 from test_propagation_fakes import IndexedSequenceSource, IndexedSource, OracleTracker, ScriptedTracker
 
@@ -118,9 +119,9 @@ def test_simulator_fill_labels_are_what_the_engine_streams():
         x, y, w, h = sequence.boxes[frame]
         return (x + 2.0 * ((frame * 7 + anchor) % 5), y, w, h), 0.2 + 0.1 * ((frame + anchor) % 7)
 
-    truth = _Truth(sequence, 0.5)
+    truth = Truth(sequence, 0.5)
     keys = {0: truth.keyframe(0), 29: truth.keyframe(29)}
-    cache = _PassCache(SyntheticSource(sequence), ScriptedTracker(wobbly), truth, 0.0, 3)
+    cache = PassCache(SyntheticSource(sequence), ScriptedTracker(wobbly), truth, 0.0, 3)
     simulated = _fill_segment(truth, cache, keys, 0, PropagationRequest((1,), "fill"))
 
     project = Project(tracks={1: Track(id=1, frames=dict(keys))})

@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
+from ..evaluation.simulator import simulate, truncate
+from ..evaluation.simulator_report import DEFAULT_INTERVALS, DEFAULT_JITTER, FILL_ANCHORS, STRATEGIES, SeedSpread, \
+    SimulationReport, SimulatorConfig, seed_spread
 from ..propagation.fusion import DEFAULT_AGREE_IOU
 from .progress import ProgressLine
-from ..evaluation.simulator import DEFAULT_INTERVALS, DEFAULT_JITTER, FILL_ANCHORS, STRATEGIES, SeedSpread, \
-    SimulationReport, SimulatorConfig, seed_spread, simulate, truncate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

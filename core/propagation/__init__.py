@@ -8,12 +8,13 @@ TrackResults, usable without a model.
 """
 from .apply import apply_step
 from .cancel import CancelToken
-from .engine import propagate, tracked_label
+from .engine import propagate
 from .fusion import FusedBox, fuse_segment
 from .interpolation import guide_towards_linear, interpolate_pair, linear_labels
 from .preview import PropagationPreview, TrackChange, preview_changes
 from .repropagation import repropagation_request
 from .request import DIRECTIONS, FUSION_RULES, METHODS, PassStop, PropagationRequest, PropagationStep
+from .segments import tracked_label
 from .sources import SequenceSource
 
 __all__ = [

@@ -28,34 +28,25 @@ from typing import Iterator
 
 import numpy as np
 
-from ..annotations.model import Flags, FrameLabel, Project, Provenance, Track
+from ..annotations.model import FrameLabel, Project, Track
 from ..media.cache import FrameCache
 from ..media.source import MediaInfo
 from ..review.cues import result_distractor
 from ..tracking.adaptation import AdaptationConfig, Evidence, adaptation_views, nearest_keyframes
 from ..tracking.protocol import MultiTargetTracker
 from ..tracking.result import TrackResult
-from .boxes import iou_xywh
 from .cancel import CancelToken
-from .fusion import agree_iou_for, fuse_segment
-from .interpolation import ABSENT_INTERPOLATED, guide_towards_linear, interpolate_pair, linear_labels
+from .fusion import agree_iou_for
+from .interpolation import ABSENT_INTERPOLATED, linear_labels
 from .plan import Pass, Plan, Segment, linear_anchors, linear_frames, plan_directional, plan_fill
 from .request import PassStop, PropagationRequest, PropagationStep
+from .segments import PassResults, fused_labels, stays_absent, tracked_label
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FRAME_MEMORY_BYTES = 512 * 1024 * 1024
 DEFAULT_READ_AHEAD = 8
 READ_AHEAD_MAX_BYTES = 96 * 1024 * 1024
-
-
-def tracked_label(result: TrackResult, distractor: float | None = None) -> FrameLabel:
-    """A tracker result as a TRACKED frame label (box as plain floats), with its response map's
-    distractor cue (core.review.cues) when the result has maps or the caller measured it."""
-    if distractor is None:
-        distractor = result_distractor(result)
-    return FrameLabel(box=tuple(float(v) for v in result.box_xywh), provenance=Provenance.TRACKED,  # type: ignore[arg-type]
-                      score=float(result.score), flags=Flags(), distractor=distractor)
 
 
 class RecentFrames:
@@ -229,7 +220,7 @@ def _run_sweeps(plan: Plan, frames: RecentFrames, tracker: MultiTargetTracker, r
     total = len(forward_frames) + len(backward_frames)
     progress = [0]
     for seg in plan.segments:  # left keyframe absent and nothing coming from the right: absent
-        if seg.backward is None and seg.left_label is not None and seg.left_label.is_absent:
+        if stays_absent(seg.left_label, seg.backward is not None):
             seg.fused = True
     yield from _absent_segments(plan.segments, progress, total)
     if plan.forward:
@@ -327,37 +318,10 @@ def _fuse_finished(active: list[Pass], frame: int, request: PropagationRequest, 
         if seg is None or seg.fused or p.emit or not p.finished_at(frame):
             continue
         seg.fused = True
-        for f, label in fused_labels(seg, request).items():
+        assert seg.forward is not None and seg.backward is not None
+        passes = (PassResults(seg.forward.results, seg.forward.distractors),
+                  PassResults(seg.backward.results, seg.backward.distractors))
+        for f, label in fused_labels(seg, *passes, request).items():
             by_frame.setdefault(f, {})[seg.track_id] = label
     for f in sorted(by_frame, reverse=True):
         yield PropagationStep(frame=f, labels=by_frame[f], results={}, done=progress[0], total=total)
-
-
-def fused_labels(seg: Segment, request: PropagationRequest) -> dict[int, FrameLabel]:
-    """Final labels of a two-sided segment from its two passes (see core.propagation.fusion)."""
-    assert seg.left is not None and seg.right is not None and seg.forward is not None and seg.backward is not None
-    fused = fuse_segment(seg.left, seg.right, seg.forward.results, seg.backward.results, rule=request.fusion,
-                         agree_iou=agree_iou_for(None, request.agree_iou))
-    out: dict[int, FrameLabel] = {}
-    for frame in range(seg.write_lo, seg.write_hi + 1):
-        linear = interpolate_pair(seg.left, seg.left_label, seg.right, seg.right_label, frame)  # type: ignore[arg-type]
-        box = fused.get(frame)
-        if box is None:
-            out[frame] = linear.with_(score=0.0)
-            continue
-        label = FrameLabel(box=tuple(float(v) for v in box.box), provenance=Provenance.TRACKED,  # type: ignore[arg-type]
-                           score=float(box.score), **_fused_cues(seg, frame, box.source))
-        out[frame] = guide_towards_linear(label, linear) if request.method == "guided" else label
-    return out
-
-
-def _fused_cues(seg: Segment, frame: int, source: str) -> dict[str, float | None]:
-    """The review cues of one fused frame: the distractor of the pass it came from (the larger
-    of the two for a blend) and how far the two passes' boxes are apart there."""
-    assert seg.forward is not None and seg.backward is not None
-    f, b = seg.forward.results.get(frame), seg.backward.results.get(frame)
-    disagreement = 1.0 - iou_xywh(f.box_xywh, b.box_xywh) if f is not None and b is not None else None
-    peaks = [p.distractors.get(frame) for p, name in ((seg.forward, "forward"), (seg.backward, "backward"))
-             if source in (name, "blend")]
-    known = [v for v in peaks if v is not None]
-    return {"distractor": max(known) if known else None, "disagreement": disagreement}

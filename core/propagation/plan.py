@@ -20,6 +20,7 @@ from ..annotations.model import FrameLabel, Project, Track
 from ..errors import UserError
 from ..tracking.result import TrackResult
 from .request import PropagationRequest
+from .segments import passes_for
 
 
 @dataclass
@@ -175,12 +176,13 @@ def plan_fill(project: Project, request: PropagationRequest, frame_count: int) -
         for seg in segments_for(track, lo, hi, request.overwrite):
             segments.append(seg)
             two_sided = seg.left is not None and seg.right is not None
-            if seg.left is not None and not seg.left_label.is_absent:  # type: ignore[union-attr]
+            from_left, from_right = passes_for(seg.left_label, seg.right_label)
+            if from_left:
                 last = seg.write_hi if seg.right is None else seg.right - 1
                 seg.forward = Pass(track_id, seg.left, 1, last, tuple(seg.left_label.box), True,  # type: ignore[union-attr, arg-type]
                                    seg.write_lo, seg.write_hi, seg)
                 forward.append(seg.forward)
-            if seg.right is not None and not seg.right_label.is_absent:  # type: ignore[union-attr]
+            if from_right:
                 last = seg.write_lo if seg.left is None else seg.left + 1
                 seg.backward = Pass(track_id, seg.right, -1, last, tuple(seg.right_label.box),  # type: ignore[union-attr, arg-type]
                                     not (two_sided and seg.forward is not None), seg.write_lo, seg.write_hi, seg)

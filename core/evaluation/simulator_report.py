@@ -1,0 +1,152 @@
+"""What the annotation-effort simulator is asked and what it answers (core.evaluation.simulator).
+
+``SimulatorConfig`` says how the simulated annotator judges and which strategies run;
+``SimulationReport`` holds each strategy's corrections per sequence, its totals and its JSON
+shape; ``seed_spread`` summarises several jittered annotators.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+STRATEGIES = ("interpolation", "forward", "fill")
+FILL_ANCHORS = ("first-error", "second-error", "upfront", "none")
+ORACLE_FUSION = "oracle"
+"""A simulator-only fusion that knows the truth: each frame takes a pass that is right there
+when either is. No rule can do better with the same two passes, so fill with it bounds what
+any fusion could gain over forward-only with a given tracker."""
+ANCHOR_AFTER_ERRORS: dict[str, int | None] = {"upfront": 0, "first-error": 1, "second-error": 2, "none": None}
+"""When the "fill" annotator also draws the last frame: up front, at the first or second error, never."""
+DEFAULT_INTERVALS = (5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 0)
+"""Keyframe intervals tried by "interpolation"; 0 means the first box only (held)."""
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """How the simulated annotator judges and which strategies run.
+
+    pass_score_threshold / patience: fill passes stop after `patience` frames below the
+    threshold (0.0 never stops; forward-only never stops, like the tools it stands for).
+    agree_iou: fill's agreement IoU; None takes the tracker's own, as the engine does.
+    """
+
+    iou_threshold: float = 0.5
+    strategies: tuple[str, ...] = STRATEGIES
+    intervals: tuple[int, ...] = DEFAULT_INTERVALS
+    fusion: str = "agreement"
+    agree_iou: float | None = None
+    fill_anchor: str = "second-error"
+    pass_score_threshold: float = 0.0
+    patience: int = 3
+    max_frames: int | None = None
+    jitter: float = 0.0
+    seed: int = 0
+    adapt: bool = False
+
+
+DEFAULT_JITTER = 0.02
+"""How far a simulated person's drawn box strays with ``--seeds``: position and size each move by
+up to this share of the box's size. People never draw the same box twice, and single
+correction counts move by about a tenth with changes this small, so models are compared by
+the mean and the spread over several such annotators."""
+
+
+@dataclass(frozen=True)
+class StrategyResult:
+    """One strategy on one sequence (or summed over sequences)."""
+
+    frames: int
+    corrections: int
+    compute_seconds: float
+    frames_tracked: int
+    interval: int | None = None
+    fusion_misses: int | None = None
+
+    @property
+    def corrections_per_100_frames(self) -> float:
+        return 100.0 * self.corrections / self.frames if self.frames else 0.0
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["corrections_per_100_frames"] = round(self.corrections_per_100_frames, 3)
+        out["compute_seconds"] = round(self.compute_seconds, 3)
+        for optional in ("interval", "fusion_misses"):
+            if out[optional] is None:
+                out.pop(optional)
+        return out
+
+
+@dataclass(frozen=True)
+class SequenceOutcome:
+    name: str
+    frames: int
+    results: dict[str, StrategyResult]
+    interpolation_sweep: dict[int, int] = field(default_factory=dict)  # interval -> corrections
+
+
+@dataclass(frozen=True)
+class SimulationReport:
+    config: SimulatorConfig
+    tracker: str
+    sequences: tuple[SequenceOutcome, ...]
+
+    def total(self, strategy: str) -> StrategyResult:
+        rows = [s.results[strategy] for s in self.sequences if strategy in s.results]
+        return StrategyResult(frames=sum(r.frames for r in rows), corrections=sum(r.corrections for r in rows),
+                              compute_seconds=sum(r.compute_seconds for r in rows),
+                              frames_tracked=sum(r.frames_tracked for r in rows),
+                              fusion_misses=None if any(r.fusion_misses is None for r in rows) or not rows
+                              else sum(r.fusion_misses for r in rows))  # type: ignore[misc]
+
+    def interpolation_sweep(self) -> dict[int, float]:
+        """Corrections / 100 frames over all sequences for each fixed interval."""
+        frames = sum(s.frames for s in self.sequences if s.interpolation_sweep)
+        if not frames:
+            return {}
+        intervals = self.sequences[0].interpolation_sweep.keys()
+        return {n: round(100.0 * sum(s.interpolation_sweep[n] for s in self.sequences) / frames, 3) for n in intervals}
+
+    def to_dict(self) -> dict:
+        strategies = {name: self.total(name).to_dict() for name in self.config.strategies}
+        if "interpolation" in strategies:
+            sweep = self.interpolation_sweep()
+            strategies["interpolation"]["interval"] = "best per sequence"
+            strategies["interpolation"]["per_interval"] = {str(k): v for k, v in sweep.items()}
+        return {
+            "tracker": self.tracker,
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self.config).items()},
+            "strategies": strategies,
+            "sequences": [
+                {"name": s.name, "frames": s.frames, **{k: r.to_dict() for k, r in s.results.items()}}
+                for s in self.sequences
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class SeedSpread:
+    """One strategy's corrections per 100 frames over several jittered annotators (``--seeds``)."""
+
+    strategy: str
+    per_run: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.per_run)) if self.per_run else 0.0
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation (0 for a single run)."""
+        return float(np.std(self.per_run, ddof=1)) if len(self.per_run) > 1 else 0.0
+
+    def to_dict(self) -> dict:
+        return {"mean": round(self.mean, 3), "std": round(self.std, 3), "min": round(min(self.per_run), 3),
+                "max": round(max(self.per_run), 3), "per_run": [round(v, 3) for v in self.per_run]}
+
+
+def seed_spread(reports: list[SimulationReport]) -> dict[str, SeedSpread]:
+    """Mean and spread of each strategy's corrections per 100 frames over ``reports``."""
+    strategies = reports[0].config.strategies if reports else ()
+    return {name: SeedSpread(name, tuple(r.total(name).corrections_per_100_frames for r in reports))
+            for name in strategies}
