@@ -38,7 +38,7 @@ __all__ = [
 def open_media(path: str | Path, *, progress: ProgressCallback | None = None) -> FrameSource:
     """A FrameSource for a video file or an image folder; MediaError with one sentence otherwise.
 
-    Opening a video decodes it once to index its frames (about 1 ms per 720p frame);
+    Opening a video decodes it once to index its frames;
     ``progress(done, total)`` is called during that scan and may raise ``Cancelled``.
     """
     path = Path(path)

@@ -79,9 +79,9 @@ def read_ahead_cache(source: object, frames_ahead: int) -> FrameCache | None:
     """A small FrameCache that decodes the next frames in a background thread while the model runs.
 
     Only for media sources (a MediaInfo with a frame size): the cache holds three read-ahead
-    windows and two more frames, at most READ_AHEAD_MAX_BYTES (72 MB at 720p, less
-    read-ahead for larger frames). Backward, a window of 8 keeps ahead of the model where 4
-    did not (a backward seek in a long-GOP video costs ~150 ms). OpenCV releases the GIL
+    windows and two more frames, at most READ_AHEAD_MAX_BYTES (less read-ahead for larger
+    frames). Backward, the window must be long enough to keep ahead of the model: a backward
+    seek in a long-GOP video is expensive. OpenCV releases the GIL
     while decoding, so decode overlaps inference instead of adding to it; going backward it
     decodes blocks in ascending order instead of seeking once per frame.
     """
@@ -89,9 +89,9 @@ def read_ahead_cache(source: object, frames_ahead: int) -> FrameCache | None:
     if frames_ahead <= 0 or not isinstance(info, MediaInfo) or info.frame_bytes <= 0:
         return None
     # The cache is an LRU: a frame decoded ahead is older than the frames used since, so it
-    # survives until it is used only if the cache holds about three windows (measured: with
-    # one window plus two, 27 of 30 forward reads missed and each miss was a seek; going
-    # backward, two windows still evicted the lowest frame of each block before its use).
+    # survives until it is used only if the cache holds about three windows (with one window
+    # plus two, most forward reads missed and each miss was a seek; going backward, two windows
+    # still evicted the lowest frame of each block before its use).
     frames_ahead = max(1, min(frames_ahead, (READ_AHEAD_MAX_BYTES // info.frame_bytes - 2) // 3))
     frames = 3 * frames_ahead + 2
     return FrameCache(source, max_bytes=frames * info.frame_bytes, read_ahead=frames_ahead)  # type: ignore[arg-type]

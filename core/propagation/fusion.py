@@ -2,7 +2,7 @@
 
 Why not "each frame from the nearer keyframe": a tracker that drifts keeps drifting, so the
 nearer pass is often the lost one, and that naive rule loses to forward-only tracking
-(shared README: 2.40 vs 1.80 corrections / 100 frames for NanoTrack). The rule here
+(the effort simulator shows it: ``siamcross simulate --fusion nearest``). The rule here
 ("agreement") uses what two independent passes tell us:
 
 1. Where the passes agree (IoU >= agree_iou), both are almost surely on the target: the box
@@ -37,13 +37,13 @@ from ..tracking.result import TrackResult
 from .boxes import Box, iou_xywh, motion_jump, weighted_box
 
 DEFAULT_AGREE_IOU = 0.5
-"""For trackers that do not say otherwise (NanoTrack v2: fill 1.73 corrections / 100 frames at
-0.5, 1.80 at 0.3 on ../shared/data/seqs)."""
+"""For trackers that do not say otherwise (a tracker's own ``fill_agree_iou`` wins); chosen with
+the effort simulator (``siamcross simulate --agree-iou``)."""
 CLOSENESS_PRIOR = 0.1
 STRETCH_SCORE_WEIGHT = 1.0
-"""Scores' weight against motion smoothness in a disagreeing stretch. siamcross-lite's fill
-(corrections on train/ | seqs/): one pass by mean score 54 | 75; smoothest switch with weight 0
-56 | 77, 0.5 or 1.0 53 | 73, 4.0 53 | 74 (forward-only: 53 | 72)."""
+"""Scores' weight against motion smoothness in a disagreeing stretch, chosen with the effort
+simulator on train/ and seqs/ (benchmarks/simulate_bench.py): taking one pass by its mean score,
+or the smoothest switch without scores, needed more corrections."""
 
 
 def agree_iou_for(tracker: object, requested: float | None = None) -> float:

@@ -12,9 +12,8 @@ One ``cv2.warpAffine`` per crop: it samples only the out_size x out_size output 
 so its cost does not depend on the frame size or on how far the crop leaves the frame,
 the constant border is the padding (no padded copy of the frame is ever made), and the
 window is sub-pixel exact. pysot's pad-slice-resize (``crop_pad_slice``) rounds the
-window to whole pixels. Medians for a 400 px window to 255 px on a 1280x720 frame
-(``python -m benchmarks.track_bench --crops``, 2 cores): inside the frame 0.56 ms vs
-0.30 ms, at a corner 0.34 ms vs 0.84 ms; both small beside a network pass.
+window to whole pixels; ``python -m benchmarks.track_bench --crops`` times the two (both are
+small beside a network pass).
 """
 from __future__ import annotations
 
@@ -195,8 +194,8 @@ def crop_pad_slice(
 ) -> np.ndarray:
     """pysot-style crop (integer-rounded window, pad, slice, cv2.resize), kept for comparison.
 
-    Only the benchmark uses it; ``crop_around`` is the one the engine uses (sub-pixel
-    exact and never copies the frame).
+    Only the benchmark uses it; the tracker's crops are warps (``crop_many``; ``crop_around``
+    for one crop): sub-pixel exact, and they never copy the frame.
     """
     if pad_value is None:
         pad_value = channel_mean(image)
