@@ -98,10 +98,9 @@ class BoxLayer(QtCore.QObject):
     def follow(self, controller) -> None:
         """Show the boxes of controller's shown tracks on its frame; a click on a box selects its track."""
         self._controller = controller
-        controller.frameChanged.connect(self._mirror)
-        controller.projectChanged.connect(self._mirror)
-        controller.selectionChanged.connect(self._mirror)
-        controller.propagationFinished.connect(self._mirror)
+        c = controller
+        for signal in (c.frameChanged, c.projectChanged, c.selectionChanged, c.propagationFinished):
+            signal.connect(self._mirror)
         self.trackClicked.connect(controller.select)
 
     def _mirror(self, *_args) -> None:

@@ -107,9 +107,8 @@ class TrackList(QtWidgets.QWidget):
     def follow(self, controller) -> None:
         """Show controller's tracks and selection whenever they change; a row picked selects its track."""
         self._controller = controller
-        controller.projectChanged.connect(self._mirror)
-        controller.selectionChanged.connect(self._mirror)
-        controller.propagationFinished.connect(self._mirror)
+        for signal in (controller.projectChanged, controller.selectionChanged, controller.propagationFinished):
+            signal.connect(self._mirror)
         self.selectionChanged.connect(controller.select)
 
     def _mirror(self, *_args) -> None:
