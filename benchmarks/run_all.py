@@ -36,18 +36,12 @@ BENCHMARKS: list[tuple[str, str, list[str]]] = [
 def versions() -> str:
     lines = [f"- python {platform.python_version()} on {platform.platform()}",
              f"- CPU cores: {os.cpu_count()}"]
-    for name in ("torch", "torchvision", "cv2", "numpy", "PySide6", "pyqtgraph"):
-        try:
-            module = __import__(name)
-            lines.append(f"- {name} {getattr(module, '__version__', '?')}")
-        except ImportError:
-            lines.append(f"- {name}: not installed")
-    try:
-        import torch
+    for name in ("torch", "torchvision", "cv2", "numpy", "PySide6", "pyqtgraph"):  # all dependencies
+        module = __import__(name)
+        lines.append(f"- {name} {getattr(module, '__version__', '?')}")
+    import torch
 
-        lines.append(f"- torch threads {torch.get_num_threads()}, CUDA available: {torch.cuda.is_available()}")
-    except ImportError:
-        pass
+    lines.append(f"- torch threads {torch.get_num_threads()}, CUDA available: {torch.cuda.is_available()}")
     return "\n".join(lines)
 
 

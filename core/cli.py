@@ -26,15 +26,6 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
-def _load(name: str):
-    try:
-        return importlib.import_module(f"core.commands.{name}")
-    except ModuleNotFoundError as error:
-        if error.name == f"core.commands.{name}":
-            return None
-        raise
-
-
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """The parser; only the `selected` subcommand's module is imported (None: all of them).
 
@@ -46,10 +37,10 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module = _load(name) if selected in (None, name) else None
-        if module is not None:
+        if selected in (None, name):
+            module = importlib.import_module(f"core.commands.{name}")
             module.add_arguments(sub_parser)
-        sub_parser.set_defaults(_module=module, _name=name)
+            sub_parser.set_defaults(_module=module, _name=name)
     return parser
 
 
@@ -66,9 +57,6 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:
         parser.print_help()
-        return 2
-    if args._module is None:
-        print(f"siamcross {args._name}: not available yet in this version.", file=sys.stderr)
         return 2
     try:
         return int(args._module.run(args) or 0)

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from core.errors import FormatError
 from core.formats import mot
 from core.formats.coco_schema import parse_coco
-from core.formats.project_json import project_from_dict
+from core.annotations.io import SCHEMA, project_from_dict
+from core.formats.project_json import frames_from_dict, project_fields, track_from_header
 from core.formats.text import parse_box_rows, parse_ini, parse_label_column
 
 import os
@@ -82,8 +83,18 @@ def test_coco_records_with_structure(value) -> None:
 @FUZZ
 @given(json_value)
 def test_project_dict(value) -> None:
-    _only_format_errors(lambda v: project_from_dict({"tracks": [value]} if isinstance(value, dict) else value, "p"),
+    header = {"schema": SCHEMA, "version": 1}
+    _only_format_errors(lambda v: project_from_dict({**header, "tracks": [v]} if isinstance(v, dict) else v, "p"),
                         value)
+
+
+@FUZZ
+@given(json_value)
+def test_export_extras(value) -> None:
+    """What the COCO extras and the sidecar carry: project fields, track headers, frames."""
+    _only_format_errors(lambda v: project_fields(v, "x"), value)
+    _only_format_errors(lambda v: track_from_header(v, "x"), value)
+    _only_format_errors(lambda v: frames_from_dict(v, "x"), value)
 
 
 @FUZZ

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ModelError, UserError
+from ..errors import UserError
 from ..evaluation.ope import OPEProgress, SequenceResult, load_eval_sequences, run_ope
 from ..evaluation.peers import PEER_TITLES, available_peers, canonical_kind, make_peer, peer_unavailable_reason
 from ..evaluation.report import detail_table, report_dict, score_runs, side_by_side_table
@@ -82,10 +82,8 @@ def _our_tracker(model: str, device: str) -> tuple[str, Callable[[], MultiTarget
     name = f"siamcross-{model}" if model in ("lite", "r50") else f"siamcross-{Path(model).stem}"
 
     def build() -> MultiTargetTracker:
-        try:
-            from ..tracking import SiamCrossTracker
-        except ImportError as error:
-            raise ModelError(f"The SiamCross tracker cannot be imported in this build ({error}).") from None
+        from ..tracking import SiamCrossTracker
+
         return SiamCrossTracker.from_pretrained(model, device=device)
 
     return name, build

@@ -1,68 +1,31 @@
-"""Our project JSON as an import/export format: a thin wrapper over core.annotations.io.
+"""Our project JSON as an export format, and the label encoding of the other formats' extras.
 
-When core.annotations.io is not available (it is built in parallel) a private
-serialiser of the same model is used, so the CLI and the dataset reader still work;
-it writes plain JSON (never pickle) atomically, with the same media path rules.
+``save`` / ``load`` are core.annotations.io's project files. The rest encodes what COCO's
+``siamcross`` block and annotation attributes and the ``siamcross_meta.json`` sidecar
+(core.formats.sidecar) carry: media, track headers and labels, with a label's flags nested
+under "flags" as every export so far has written them (the project file writes them flat).
 """
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..annotations.media_paths import for_file, from_file
+from ..annotations.io import load_project, media_to_dict as project_media_to_dict, save_project, \
+    track_extras_to_dict
 from ..annotations.model import Flags, FrameLabel, MediaRef, Project, Provenance, Track
 from ..errors import FormatError
 from .text import is_finite_number
 
 NAME = "project"
-SCHEMA = "siamcross-project"
-
-
-def _io():
-    try:
-        from ..annotations import io
-    except ImportError:
-        return None
-    return io if hasattr(io, "save_project") and hasattr(io, "load_project") else None
 
 
 def save(project: Project, path: Path) -> None:
-    io = _io()
-    if io is not None:
-        io.save_project(project, Path(path))
-        return
-    _atomic_write(Path(path), json.dumps(project_to_dict(for_file(project, path)), indent=1))
+    save_project(project, Path(path))
 
 
 def load(path: Path) -> Project:
-    io = _io()
-    if io is not None:
-        return io.load_project(Path(path))
-    from .text import read_text
-
-    try:
-        data = json.loads(read_text(Path(path)))
-    except (json.JSONDecodeError, RecursionError) as error:
-        raise FormatError(f"{path} line {getattr(error, 'lineno', '?')}: not valid JSON.") from None
-    return from_file(project_from_dict(data, str(path)), path)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    return load_project(Path(path))
 
 
 def as_dict(value: Any, where: str, key: str) -> dict:
@@ -107,8 +70,6 @@ def flags_from_dict(data: Any, where: str) -> Flags:
                  bool(data.get("out_of_view", False)), bool(data.get("cut_by_image", False)), cover)
 
 
-
-
 def label_to_dict(label: FrameLabel) -> dict[str, Any]:
     return {"box": list(label.box) if label.box is not None else None, "provenance": label.provenance.value,
             "score": label.score, "flags": flags_to_dict(label.flags)}
@@ -135,10 +96,7 @@ def label_from_dict(data: Any, where: str) -> FrameLabel:
 
 
 def media_to_dict(media: MediaRef | None) -> dict[str, Any] | None:
-    if media is None:
-        return None
-    return {"path": media.path, "kind": media.kind, "frame_count": media.frame_count, "width": media.width,
-            "height": media.height, "fps": media.fps, "fingerprint": media.fingerprint}
+    return None if media is None else project_media_to_dict(media)
 
 
 def media_from_dict(data: Any, where: str) -> MediaRef | None:
@@ -157,14 +115,8 @@ def media_from_dict(data: Any, where: str) -> MediaRef | None:
 
 def track_header(track: Track) -> dict[str, Any]:
     """id, class, colour, visibility, and the name, lock and attributes when set."""
-    header: dict[str, Any] = {"id": track.id, "label": track.label, "color": track.color, "hidden": track.hidden}
-    if track.name:
-        header["name"] = track.name
-    if track.locked:
-        header["locked"] = True
-    if track.attributes:
-        header["attributes"] = dict(sorted(track.attributes.items()))
-    return header
+    return {"id": track.id, "label": track.label, "color": track.color, "hidden": track.hidden,
+            **track_extras_to_dict(track)}
 
 
 def track_from_header(data: Any, where: str) -> Track:
@@ -179,15 +131,6 @@ def track_from_header(data: Any, where: str) -> Track:
                  attributes={str(k): str(v) for k, v in attributes.items()})
 
 
-def project_to_dict(project: Project) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA, "version": 1, "media": media_to_dict(project.media), "classes": list(project.classes),
-        "next_track_id": project.next_track_id, "meta": dict(project.meta),
-        "tracks": [{**track_header(t), "frames": {str(i): label_to_dict(f) for i, f in sorted(t.frames.items())}}
-                   for t in sorted(project.tracks.values(), key=lambda t: t.id)],
-    }
-
-
 def frames_from_dict(data: Any, where: str) -> dict[int, FrameLabel]:
     if not isinstance(data, dict):
         raise FormatError(f"{where}: 'frames' must be an object keyed by frame index.")
@@ -197,19 +140,3 @@ def frames_from_dict(data: Any, where: str) -> dict[int, FrameLabel]:
             raise FormatError(f"{where}: frame key '{str(key)[:20]}' is not a frame index.")
         frames[int(key)] = label_from_dict(value, f"{where} frame {key}")
     return frames
-
-
-def project_from_dict(data: Any, source: str) -> Project:
-    if not isinstance(data, dict) or not isinstance(data.get("tracks", []), list):
-        raise FormatError(f"{source}: not a SiamCross project file.")
-    media, classes, next_id, meta = project_fields(data, source)
-    project = Project(media=media, classes=classes, meta=meta)
-    for n, record in enumerate(data.get("tracks", [])):
-        where = f"{source} track {n}"
-        track = track_from_header(record, where)
-        if track.id in project.tracks:
-            raise FormatError(f"{where}: duplicate track id {track.id}.")
-        track.frames = frames_from_dict(record.get("frames", {}), where)
-        project.tracks[track.id] = track
-    project.next_track_id = max([next_id, *[t + 1 for t in project.tracks]])
-    return project
