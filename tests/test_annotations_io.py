@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.annotations import io as project_io
-from core.annotations.io import ProjectSaveError, load_project, project_to_bytes, save_project
+from core.annotations.atomic_file import ProjectSaveError
+from core.annotations.io import load_project, project_to_bytes, save_project
 from core.annotations.model import Flags, FrameLabel, MediaRef, Project, Provenance, Track
 from core.errors import FormatError, UserError
 

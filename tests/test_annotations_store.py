@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.annotations.history import Change
 from core.annotations.io import project_to_dict
 from core.annotations.model import Flags, FrameLabel, MediaRef, Project, Provenance
-from core.annotations.store import AnnotationStore, Change, TrackNotFound
+from core.annotations.store import AnnotationStore, TrackNotFound
 from core.errors import BoxError, UserError
 
 MEDIA = MediaRef("clip.mp4", "video", 100, 640, 480, 25.0, "sha1:x")
