@@ -1,5 +1,12 @@
 """Trackers: SiamCross (init / track / many targets in one pass) and a fast identity stand-in.
 
+``SiamCrossTracker`` (tracker.py, with ``TrackerOptions``) reads a step as crops (crops.py, the
+windows of search.py) -> the network runner (runtime/: device, inference preparation, passes,
+GPU fallback) -> the decision (postprocess.py) -> each target's ``TargetState`` (state.py).
+Per-target adaptation to a person's keyframes: adaptation.py (the maths) and adapting.py (the
+network's side). The interface the engine depends on is protocol.py; results are result.py;
+input checks inputs.py; the identity stand-in simple.py.
+
 ``SiamCrossTracker`` is imported lazily so that code needing only the results or the
 identity tracker (pipeline tests, format tools) does not pay for importing torch.
 """
