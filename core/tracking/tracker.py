@@ -98,11 +98,6 @@ class SiamCrossTracker:
         return self._runner.lanes
 
     @property
-    def runs_passes_on_one_thread(self) -> bool:
-        """True where each network pass runs on a single thread (small nets on a CPU)."""
-        return self._runner.one_thread_per_pass
-
-    @property
     def score_threshold(self) -> float:
         """Below this score a result is uncertain (from the model's post-processing config)."""
         return float(self._geometry.post.score_threshold)
