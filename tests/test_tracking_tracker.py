@@ -216,18 +216,26 @@ def test_identity_tracker_returns_the_start_box(car4):
         identity.init_target(frames[0], (0, 0, 0, 5))
 
 
-def test_fused_backbone_gives_the_same_features(tracker, car4):
-    """from_pretrained folds BatchNorm into the convs; outputs match the unfused net."""
+def test_prepared_network_gives_the_same_outputs_as_the_plain_one(tracker, car4):
+    """from_pretrained folds BatchNorms and, on a CPU, runs the backbone and heads as TorchScript
+    traces in channels-last memory; on real crops the outputs match the plain network's."""
     from core.model import load_model
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        unfused = load_model("lite", "cpu")  # the same shipped weights, nothing folded
-    assert type(tracker.net.backbone).__name__ == "GraphModule"  # folded by from_pretrained
-    crop = torch.from_numpy(car4[0][0][:255, :255].copy()).permute(2, 0, 1)[None].float()
+        plain = load_model("lite", "cpu")  # the same shipped weights, nothing prepared
+    assert tracker.inference_prep.traced and tracker.inference_prep.channels_last
+    frame, box = car4[0][0], car4[1]
+    crop = torch.from_numpy(frame[:255, :255].copy()).permute(2, 0, 1)[None].float()
+    template = torch.from_numpy(cv2.resize(frame[40:200, 60:220], (127, 127))).permute(2, 0, 1)[None].float()
+    template_box = torch.tensor([[30.0, 30.0, 97.0, 97.0]])
     with torch.inference_mode():
-        for fused, reference in zip(tracker.net.backbone_features(crop), unfused.backbone_features(crop)):
+        for fused, reference in zip(tracker.net.backbone_features(crop), plain.backbone_features(crop)):
             torch.testing.assert_close(fused, reference, atol=1e-3, rtol=1e-4)
+        ours = tracker.net(template, template_box, crop)
+        theirs = plain(template, template_box, crop)
+    for name in ("cls_logits", "align_logits", "reg"):
+        torch.testing.assert_close(getattr(ours, name), getattr(theirs, name), atol=1e-3, rtol=1e-4)
 
 
 def _fail_once_on_gpu(victim, state, frame, failure, half: bool):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import warnings
 from dataclasses import dataclass, replace
 
 import torch
@@ -50,6 +51,7 @@ class InferencePrep:
     batchnorms_folded: int = 0
     cpu_kernels: bool = False
     channels_last: bool = False
+    traced: bool = False
 
 
 CHANNELS_LAST_BACKBONES = frozenset({"nanotrack_v2"})
@@ -189,13 +191,61 @@ def use_cpu_kernels(net: nn.Module) -> bool:
     return True
 
 
+class _TracedBackbone(nn.Module):
+    """A frozen TorchScript trace of a backbone, returning a list as the eager one does."""
+
+    def __init__(self, traced: torch.jit.ScriptModule, source: nn.Module) -> None:
+        super().__init__()
+        self.traced = traced
+        _keep_backbone_attributes(source, self)
+
+    def forward(self, images: Tensor) -> list[Tensor]:
+        return list(self.traced(images))
+
+
+def trace_for_cpu(net: nn.Module) -> bool:
+    """Run the backbone (frozen) and the heads as TorchScript traces (True when done).
+
+    Why: a small net on a CPU spends much of its time in Python module calls and per-op
+    dispatch, which a frozen trace skips; the arithmetic is the same. The traces are checked
+    against the eager modules on random inputs at two batch sizes, and dropped if they differ.
+    """
+    config = getattr(net, "config", None)
+    if config is None:
+        return False
+    try:
+        generator = torch.Generator().manual_seed(0)
+        crops = [torch.rand(b, config.search_size, config.search_size, 3, generator=generator).permute(0, 3, 1, 2)
+                 * 255.0 for b in (1, 3)]
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch marks jit.trace deprecated; it is what runs fastest here
+            backbone = _TracedBackbone(torch.jit.freeze(torch.jit.trace(net.backbone, crops[0]).eval()),
+                                       net.backbone)
+            features = [net.backbone(c) for c in crops]
+            corr = [(torch.rand(c.shape[0], config.template_crop ** 2, config.output_size, config.output_size,
+                                generator=generator) * 4.0).contiguous(memory_format=torch.channels_last)
+                    for c in crops]
+            heads = torch.jit.trace(net.heads, (corr[0], corr[0]))  # not frozen: adaptation reads cls_logits
+            ok = all(_agree(backbone(c), f) for c, f in zip(crops, features)) and \
+                all(_agree(list(heads(x, x)), list(net.heads(x, x))) for x in corr)
+    except Exception as error:  # tracing limits vary by torch version; the eager net is correct
+        log.info("TorchScript traces not used (%s: %s)", type(error).__name__, error)
+        return False
+    if not ok:
+        log.warning("TorchScript traces disagree with the eager network here; not used")
+        return False
+    net.backbone, net.heads = backbone, heads
+    return True
+
+
 def use_cpu_speedups(net: nn.Module, prep: InferencePrep) -> tuple[nn.Module, InferencePrep]:
-    """For a prepared net now on the CPU: channels-last memory for a backbone in
-    CHANNELS_LAST_BACKBONES, else the fused oneDNN kernels (float32, folded backbone only).
+    """For a prepared net now on the CPU: channels-last memory and frozen traces for a backbone
+    in CHANNELS_LAST_BACKBONES, else the fused oneDNN kernels (float32, folded backbone only).
     Also what a GPU tracker that falls back to the CPU applies, so it runs as one built there."""
     if getattr(getattr(net, "config", None), "backbone", None) in CHANNELS_LAST_BACKBONES:
         net = net.to(memory_format=torch.channels_last)
-        return net, replace(prep, cpu_kernels=False, channels_last=True)
+        traced = trace_for_cpu(net)
+        return net, replace(prep, cpu_kernels=False, channels_last=True, traced=traced)
     return net, replace(prep, cpu_kernels=use_cpu_kernels(net), channels_last=False)
 
 
