@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.tracking.postprocess import cosine_window, decide, predicted_boxes
+from core.tracking.postprocess import box_spread, cosine_window, decide, predicted_boxes
 
 SIZE = 17
 STRIDE = 8.0
@@ -110,3 +110,54 @@ def test_non_finite_maps_do_not_crash():
     decision = run(score, reg)
     assert np.isfinite(decision.center_xy).all() and np.isfinite(decision.size_wh).all()
     assert decision.score[0] == 0.0
+
+
+PEAK = (8, 8)
+NEIGHBOURS = ((7, 8), (9, 8), (8, 7), (8, 9))
+
+
+def peak_of_five() -> np.ndarray:
+    """A fused map whose five best cells are (8, 8) and its four neighbours."""
+    score = np.full((SIZE, SIZE), 0.05)
+    score[PEAK] = 0.95
+    for cell in NEIGHBOURS:
+        score[cell] = 0.8
+    return score
+
+
+def reg_towards(reg: np.ndarray, cell: tuple[int, int], cx: float, cy: float, w: float, h: float) -> None:
+    """Set the (l, r, t, b) of one cell so that it regresses the box (cx, cy, w, h)."""
+    x, y = cell_centres()[cell]
+    reg[0, :, cell[0], cell[1]] = [x - (cx - w / 2), cx + w / 2 - x, y - (cy - h / 2), cy + h / 2 - y]
+
+
+def test_box_spread_is_zero_where_the_best_cells_agree_on_the_box():
+    reg = reg_for_box(40, 40)
+    for cell in (PEAK, *NEIGHBOURS):  # every cell on the target regresses the same 40 x 40 box
+        reg_towards(reg, cell, CENTRE + 3, CENTRE - 2, 40, 40)
+    spread = box_spread(peak_of_five()[None], reg, cell_centres())
+    assert spread.shape == (1,) and spread[0] == pytest.approx(0.0, abs=1e-9)
+    assert run(peak_of_five(), reg).spread[0] == pytest.approx(0.0, abs=1e-9)  # the decision reports it
+
+
+def test_box_spread_is_large_where_the_best_cells_disagree_on_the_box():
+    reg = reg_for_box(40, 40)
+    reg_towards(reg, PEAK, CENTRE, CENTRE, 40, 40)
+    for row, col in NEIGHBOURS:  # each neighbour frames something 30 px further out on its side
+        reg_towards(reg, (row, col), CENTRE + (col - 8) * 30.0, CENTRE + (row - 8) * 30.0, 40, 40)
+    spread = box_spread(peak_of_five()[None], reg, cell_centres())[0]
+    assert spread > 0.8
+    assert run(peak_of_five(), reg).spread[0] == pytest.approx(spread)
+    # half-way: the neighbours frame the same centre at twice the size (IoU 1/4 each)
+    for cell in NEIGHBOURS:
+        reg_towards(reg, cell, CENTRE, CENTRE, 80, 80)
+    assert box_spread(peak_of_five()[None], reg, cell_centres())[0] == pytest.approx(0.75)
+
+
+def test_box_spread_of_a_batch_and_of_empty_maps():
+    reg = np.concatenate([reg_for_box(40, 40), reg_for_box(40, 40)])
+    reg_towards(reg[1:], PEAK, CENTRE, CENTRE, 80, 80)  # target 1's peak frames a box twice the size
+    spread = box_spread(np.stack([peak_of_five(), peak_of_five()]), reg, cell_centres())
+    assert spread[0] < spread[1]
+    empty = box_spread(np.full((1, SIZE, SIZE), np.nan), np.full((1, 4, SIZE, SIZE), np.inf), cell_centres())
+    assert np.isfinite(empty).all() and 0.0 <= empty[0] <= 1.0

@@ -31,9 +31,13 @@ class TrackResult:
     maps: the response maps the decision came from (None for trackers without maps).
     search_region_xywh: the frame rectangle the maps cover (x, y, w, h); it may extend
     beyond the frame where the crop was padded.
+    box_spread: 1 - the mean IoU between the box of the fused map's best cell and the boxes of
+    the next best cells, in [0, 1] (core.tracking.postprocess.box_spread): high where the
+    cells around the peak disagree on the box. None for trackers without box regression.
     """
 
     box_xywh: tuple[float, float, float, float]
     score: float
     maps: ResponseMaps | None = None
     search_region_xywh: tuple[float, float, float, float] | None = None
+    box_spread: float | None = None

@@ -178,6 +178,7 @@ class SiamCrossTracker:
                 score=float(decision.score[i]),
                 maps=ResponseMaps(cls=maps[i, 0], align=maps[i, 1], score=maps[i, 2], reg=maps[i, 3:7]),
                 search_region_xywh=self._geometry.maps_region(window),
+                box_spread=float(decision.spread[i]),
             ))
         return results
 
