@@ -34,7 +34,8 @@ flags = st.builds(
 def frame_labels(draw: st.DrawFn) -> FrameLabel:
     label_flags = draw(flags)
     box = None if label_flags.absent and draw(st.booleans()) else (draw(finite), draw(finite), draw(positive), draw(positive))
-    return FrameLabel(box, draw(st.sampled_from(list(Provenance))), draw(st.none() | finite), label_flags)
+    cues = {name: draw(st.none() | finite) for name in ("distractor", "disagreement", "box_spread")}
+    return FrameLabel(box, draw(st.sampled_from(list(Provenance))), draw(st.none() | finite), label_flags, **cues)
 
 
 colors = st.from_regex(r"\A#[0-9a-f]{6}\Z")

@@ -66,6 +66,17 @@ def test_no_journal_and_fresh_save_mean_nothing_to_recover(tmp_path: Path) -> No
     assert recovered.tracks[1].frames[3] == tracked(3)
 
 
+def test_the_tracker_cues_of_a_label_survive_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "project.json"
+    store = busy_store(path)
+    cued = FrameLabel((7.0, 1.0, 2.0, 3.0), Provenance.TRACKED, 0.9, distractor=0.25, disagreement=0.5,
+                      box_spread=0.375)
+    store.apply_propagated(1, {30: cued})
+    recovered = recover(path)
+    assert recovered is not None and recovered.tracks[1].frames[30] == cued
+    assert recovered.tracks[1].frames[30].box_spread == 0.375
+
+
 def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "project.json"
     store = busy_store(path)

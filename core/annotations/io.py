@@ -28,7 +28,7 @@ from .model import Flags, FrameLabel, MediaRef, Project, Provenance, Track
 SCHEMA = "siamcross-project"
 VERSION = 1
 _FLAG_DEFAULTS = Flags()
-_CUES = ("distractor", "disagreement")  # optional tracker cues beside the score (files without them load)
+_CUES = ("distractor", "disagreement", "box_spread")  # optional tracker cues beside the score (files without them load)
 
 
 # -- to JSON-able dicts ----------------------------------------------------------------------

@@ -47,10 +47,11 @@ class Flags:
 class FrameLabel:
     """One track on one frame. box is None only when the target is absent.
 
-    distractor and disagreement are what the tracker knew beside its score and a stored label
-    cannot recompute (core.review reads them): the response map's second peak over its first,
-    and 1 - IoU of the forward and backward passes where a fill ran both; None when not
-    recorded (human labels, older projects).
+    distractor, disagreement and box_spread are what the tracker knew beside its score and a
+    stored label cannot recompute (core.review reads them): the response map's second peak over
+    its first, 1 - IoU of the forward and backward passes where a fill ran both, and how much
+    the boxes of the best cells around the peak disagree (TrackResult.box_spread); None when
+    not recorded (human labels, other trackers, older projects).
 
     corrected_from: on a keyframe a person drew over a tracked box, the box the tracker had
     there (what it wrongly held: per-target adaptation, core.tracking.adaptation, learns it as
@@ -64,6 +65,7 @@ class FrameLabel:
     distractor: float | None = None
     disagreement: float | None = None
     corrected_from: Box | None = None
+    box_spread: float | None = None
 
     @property
     def is_keyframe(self) -> bool:

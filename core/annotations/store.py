@@ -357,7 +357,7 @@ def _check_frame_label(label: FrameLabel, frame: int) -> None:
             raise BoxError(f"Frame {frame} needs a box unless the target is marked absent.")
     else:
         check_box(label.box, frame)
-    for name in ("score", "distractor", "disagreement"):
+    for name in ("score", "distractor", "disagreement", "box_spread"):
         value = getattr(label, name)
         if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)):
             raise BoxError(f"The {name} on frame {frame} is not a finite number.")

@@ -278,7 +278,7 @@ def _sweep(passes: list[Pass], planned: list[int], step: int, frames: RecentFram
                 distractor = result_distractor(result)
                 if p.segment is not None and p.segment.forward is not None and p.segment.backward is not None:
                     # kept for fusion; the response maps go out in the step, not into memory
-                    p.results[frame] = TrackResult(result.box_xywh, result.score)
+                    p.results[frame] = TrackResult(result.box_xywh, result.score, box_spread=result.box_spread)
                     if distractor is not None:
                         p.distractors[frame] = distractor
                 results[p.track_id] = result

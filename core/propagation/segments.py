@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PassResults:
-    """What one pass produced by frame, as far as it ran: its results and the distractor cue
-    measured on their maps (frames without one have no cue)."""
+    """What one pass produced by frame, as far as it ran: its results (their box spread
+    included) and the distractor cue measured on their maps (frames without one have no cue)."""
 
     results: Mapping[int, TrackResult]
     distractors: Mapping[int, float] = field(default_factory=dict)
@@ -48,11 +48,17 @@ def stays_absent(left_label: FrameLabel | None, backward: bool) -> bool:
 
 def tracked_label(result: TrackResult, distractor: float | None = None) -> FrameLabel:
     """A tracker result as a TRACKED frame label (box as plain floats), with its response map's
-    distractor cue (core.review.cues) when the result has maps or the caller measured it."""
+    distractor cue (core.review.cues) when the result has maps or the caller measured it, and
+    its box spread when the tracker reported one."""
     if distractor is None:
         distractor = result_distractor(result)
     return FrameLabel(box=tuple(float(v) for v in result.box_xywh), provenance=Provenance.TRACKED,  # type: ignore[arg-type]
-                      score=float(result.score), flags=Flags(), distractor=distractor)
+                      score=float(result.score), flags=Flags(), distractor=distractor,
+                      box_spread=_float_or_none(result.box_spread))
+
+
+def _float_or_none(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def segment_labels(seg: "Segment", forward: PassResults | None, backward: PassResults | None,
@@ -92,11 +98,13 @@ def fused_labels(seg: "Segment", forward: PassResults, backward: PassResults,
 
 
 def _fused_cues(forward: PassResults, backward: PassResults, frame: int, source: str) -> dict[str, float | None]:
-    """The review cues of one fused frame: the distractor of the pass it came from (the larger
-    of the two for a blend) and how far the two passes' boxes are apart there."""
+    """The review cues of one fused frame: the distractor and box spread of the pass it came
+    from (the larger of the two for a blend) and how far the two passes' boxes are apart there."""
     f, b = forward.results.get(frame), backward.results.get(frame)
     disagreement = 1.0 - iou_xywh(f.box_xywh, b.box_xywh) if f is not None and b is not None else None
-    peaks = [p.distractors.get(frame) for p, name in ((forward, "forward"), (backward, "backward"))
-             if source in (name, "blend")]
-    known = [v for v in peaks if v is not None]
-    return {"distractor": max(known) if known else None, "disagreement": disagreement}
+    sources = [(p, result) for p, result, name in ((forward, f, "forward"), (backward, b, "backward"))
+               if source in (name, "blend")]
+    peaks = [v for v in (p.distractors.get(frame) for p, _ in sources) if v is not None]
+    spreads = [float(r.box_spread) for _, r in sources if r is not None and r.box_spread is not None]
+    return {"distractor": max(peaks) if peaks else None, "disagreement": disagreement,
+            "box_spread": max(spreads) if spreads else None}
