@@ -1,21 +1,21 @@
 """Does the review queue find the wrong boxes? Forward runs, ranked, measured against the truth.
 
-    python -m benchmarks.review_bench [--model lite] [--data ../shared/data/seqs]
-    python -m benchmarks.review_bench --fit [--train ../shared/data/train]   # refit, then measure
+    python -m benchmarks.review_bench [--model lite] [--data ../shared/data/seqs] [--runs DIR]
 
 Each sequence is propagated forward from its first ground-truth box through the propagation
-engine, as the app does (a pass stops after --patience frames scoring below --threshold;
---no-stop runs to the end), and the frames it labels are ranked by the review queue
-(core.review) and, as the baseline, by their raw score. Printed: how many labelled frames
-overlap the truth by less than IoU 0.5, what share of them the first 5% and 10% of each
-ranking hold, the most any ranking could hold there, the share of the head that is wrong, and
-the share of wrong stretches (one correction each in the app) with a frame in the head.
+engine, as the app does (a pass stops after --patience frames scoring below 0.30; --no-stop
+runs to the end), and the frames it labels are ranked together by the review queue's
+rule (core.review.rule: the percentile rank of the box spread plus that of 1 - score) and, as
+baselines, by the raw score alone and by the box spread alone. Printed: how many labelled frames
+overlap the truth by less than IoU 0.5, what share of them the first 5% and 10% of each ranking
+hold, the most any ranking could hold there, the share of the head that is wrong, and the share
+of wrong stretches (one correction each in the app) with a frame in the head.
 
---fit runs the same forward passes over the training folder, fits the weights
-(core.review.fit), prints leave-one-sequence-out results on it and rewrites
-core/review/weights.py; the measurement on --data follows with the new weights. Never fit on
-the folder you measure on. --runs DIR keeps each sequence's run (a project JSON per model,
-mode and sequence) and reuses it, so a refit or a second look costs no tracking.
+Nothing is fitted: the rule was chosen on ../shared/data/train (--data ../shared/data/train
+measures it there); seqs/ is where it is measured. --runs DIR keeps each sequence's run (a
+project JSON per model, mode and sequence) and reuses it, so a second look costs no tracking;
+its folder names carry RUNS_VERSION, so runs kept before the labels stored the box spread are
+not reused.
 """
 from __future__ import annotations
 
@@ -31,20 +31,19 @@ import numpy as np
 
 from core.datasets.loader import read_otb
 from core.evaluation.review_queue import (HeadShare, ReviewRows, TrackedSequence, WRONG_IOU, head_share,
-                                          queue_ranking, review_rows, score_ranking, track_forward)
-from core.review.fit import FITTED, L2, fit_logistic, with_ruled
-from core.review.model import ReviewWeights
+                                          queue_ranking, review_rows, score_ranking, spread_ranking,
+                                          track_forward)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("SIAMCROSS_SHARED_DATA", ROOT.parent / "shared" / "data"))
-WEIGHTS_FILE = ROOT / "core" / "review" / "weights.py"
 NO_STOP = 10 ** 9
 FRACTIONS = (0.05, 0.10)
+RUNS_VERSION = 2
+"""Bumped when what a kept run stores changes (2: the labels' box spread)."""
 
 
 def model_tag(model: str) -> str:
-    """The model's file name and a hash of its bytes: kept runs of a replaced model are not reused,
-    and the weights say which model they were fitted on."""
+    """The model's file name and a hash of its bytes: kept runs of a replaced model are not reused."""
     from core.model.weights import DEFAULT_FILES
 
     path = DEFAULT_FILES.get(model, Path(model))
@@ -60,7 +59,7 @@ def run_folder(folder: Path, model: str, device: str, patience: int, runs_dir: P
 
     sequences = [s for s in read_otb(folder) if only is None or s.name in only]
     tracker = None
-    tag = f"{model_tag(model)}-p{patience}-m{max_frames or 0}"
+    tag = f"{model_tag(model)}-p{patience}-m{max_frames or 0}-v{RUNS_VERSION}"
     runs = []
     for sequence in sequences:
         kept = runs_dir / tag / f"{folder.name}-{sequence.name}.json" if runs_dir else None
@@ -92,7 +91,7 @@ def _row(name: str, share: HeadShare) -> str:
             f"| {share.precision:.1%} | {share.stretches:.1%} |")
 
 
-def report(rows: ReviewRows, runs: list[TrackedSequence], weights: ReviewWeights) -> str:
+def report(rows: ReviewRows, runs: list[TrackedSequence]) -> str:
     lines = [
         f"{len(rows.wrong)} labelled frames in {len(runs)} sequences; {int(rows.wrong.sum())} "
         f"({rows.wrong.mean():.1%}) overlap the truth by less than IoU {WRONG_IOU}.",
@@ -101,10 +100,12 @@ def report(rows: ReviewRows, runs: list[TrackedSequence], weights: ReviewWeights
         "| wrong stretches found |",
         "|---|---|---|---|---|---|",
     ]
-    queue, baseline = queue_ranking(rows, weights), score_ranking(rows)
+    queue = queue_ranking(rows)
+    rankings = (("review queue", queue), ("raw score", score_ranking(rows)),
+                ("box spread alone", spread_ranking(rows)))
     for fraction in FRACTIONS:
-        lines.append(_row("review queue", head_share(queue, rows.wrong, rows.groups, rows.frames, fraction)))
-        lines.append(_row("raw score", head_share(baseline, rows.wrong, rows.groups, rows.frames, fraction)))
+        for name, ranking in rankings:
+            lines.append(_row(name, head_share(ranking, rows.wrong, rows.groups, rows.frames, fraction)))
     lines += ["", "| sequence | frames | labelled | wrong | wrong in the queue's first 5% | stop |", "|---|---|---|---|---|---|"]
     head = set(queue[:int(round(0.05 * len(rows.wrong)))].tolist())
     for g, run in enumerate(runs):
@@ -116,35 +117,11 @@ def report(rows: ReviewRows, runs: list[TrackedSequence], weights: ReviewWeights
     return "\n".join(lines)
 
 
-def loso(rows: ReviewRows) -> str:
-    """Leave-one-sequence-out on the fitting folder: each sequence ranked by weights fitted on the others."""
-    logits = np.zeros(len(rows.wrong))
-    for g in np.unique(rows.groups):
-        inside = rows.groups == g
-        others = ~inside
-        if rows.wrong[others].all() or not rows.wrong[others].any():
-            continue
-        logits[inside] = with_ruled(fit_logistic(rows.rows[others], rows.wrong[others], rows.groups[others])) \
-            .logits(rows.rows[inside])
-    ranking = np.lexsort((rows.groups, rows.frames, -logits))
-    shares = [head_share(ranking, rows.wrong, rows.groups, rows.frames, f) for f in FRACTIONS]
-    return "; ".join(f"first {s.fraction:.0%} holds {s.held:.1%} of wrong frames (most possible {s.best:.1%})"
-                     for s in shares)
-
-
-def write_weights(weights: ReviewWeights) -> None:
-    text = ('"""Review weights; regenerated by ``python -m benchmarks.review_bench --fit`` (do not edit by hand)."""\n'
-            "from .model import ReviewWeights\n\nWEIGHTS = " + weights.as_source() + "\n")
-    WEIGHTS_FILE.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="lite")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "seqs", help="where the queue is measured")
-    parser.add_argument("--train", type=Path, default=DEFAULT_DATA / "train", help="where --fit fits")
-    parser.add_argument("--fit", action="store_true", help="refit core/review/weights.py on --train first")
     parser.add_argument("--patience", type=int, default=3, help="frames below --threshold before a pass stops")
     parser.add_argument("--no-stop", action="store_true", help="run every pass to the end of its sequence")
     parser.add_argument("--only", default=None, help="comma-separated sequence names")
@@ -157,24 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks.review_bench " + " ".join(argv if argv is not None else sys.argv[1:])
     print(f"# Review queue, model {args.model}, forward passes {mode}\n")
     print(f"Command: `{command}`. Machine: {platform.machine()}, {os.cpu_count()} CPU threads.\n")
-    if args.fit:
-        train_runs = run_folder(args.train, args.model, args.device, patience, args.runs, None, args.max_frames)
-        train_rows = review_rows(train_runs)
-        fitted_on = (f"{args.train.name}/ ({len(train_runs)} sequences, {len(train_rows.wrong)} frames), model "
-                     f"{model_tag(args.model)}, forward passes {mode}; features {', '.join(FITTED)}, L2 {L2}")
-        weights = with_ruled(fit_logistic(train_rows.rows, train_rows.wrong, train_rows.groups), fitted_on)
-        write_weights(weights)
-        print(f"Fitted on {fitted_on}; wrote {WEIGHTS_FILE.relative_to(ROOT)}.\n")
-        print(f"Leave one sequence out on {args.train.name}/: {loso(train_rows)}.\n")
-        print("| feature | weight (per standard deviation) |\n|---|---|")
-        for name, coef in zip(weights.names, weights.coef):
-            print(f"| {name} | {coef:+.3f} |")
-        print()
-    else:
-        from core.review.weights import WEIGHTS as weights
     runs = run_folder(args.data, args.model, args.device, patience, args.runs, only, args.max_frames)
-    print(f"## {args.data.name}/ (weights fitted on: {weights.fitted_on})\n")
-    print(report(review_rows(runs), runs, weights))
+    print(f"## {args.data.name}/ (queue: percentile rank of the box spread + percentile rank of 1 - score, "
+          "all frames ranked together)\n")
+    print(report(review_rows(runs), runs))
     return 0
 
 

@@ -33,14 +33,13 @@ class FadingTracker(IdentityTracker):
 
 
 def label_a_track(window, frames: int = 40) -> None:
-    """A keyframe on frame 0, tracked frames after it; on frame 23 the box jumps to 1.8x its size."""
+    """A keyframe on frame 0, tracked frames after it; on frame 23 the best boxes around the peak disagree."""
     c = window.controller
     track_id = c.add_track()
     labels = {0: FrameLabel(box=(400.0, 200.0, 200.0, 150.0), provenance=Provenance.MANUAL)}
     for f in range(1, frames):
-        grow = 1.8 if f >= 23 else 1.0
-        labels[f] = FrameLabel(box=(400.0 + 2 * f, 200.0, 200.0 * grow, 150.0 * grow), provenance=Provenance.TRACKED,
-                               score=0.85, distractor=0.1)
+        labels[f] = FrameLabel(box=(400.0 + 2 * f, 200.0, 200.0, 150.0), provenance=Provenance.TRACKED,
+                               score=0.85, distractor=0.1, box_spread=0.6 if f == 23 else 0.1)
     c.store.set_frames(track_id, labels)
 
 
@@ -50,7 +49,7 @@ def test_the_review_key_jumps_to_the_most_suspicious_frame_and_says_why(make_win
     key(window, "]")
     assert window.controller.frame == 23
     message = window.statusBar().currentMessage()
-    assert "frame 24" in message and "size jumped 1.8x" in message
+    assert "frame 24" in message and "the best boxes around the peak disagree (spread 0.60)" in message
     key(window, "]")
     assert window.controller.frame != 23
     key(window, "[")

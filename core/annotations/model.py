@@ -48,10 +48,11 @@ class FrameLabel:
     """One track on one frame. box is None only when the target is absent.
 
     distractor, disagreement and box_spread are what the tracker knew beside its score and a
-    stored label cannot recompute (core.review reads them): the response map's second peak over
-    its first, 1 - IoU of the forward and backward passes where a fill ran both, and how much
-    the boxes of the best cells around the peak disagree (TrackResult.box_spread); None when
-    not recorded (human labels, other trackers, older projects).
+    stored label cannot recompute: the response map's second peak over its first, 1 - IoU of
+    the forward and backward passes where a fill ran both, and how much the boxes of the best
+    cells around the peak disagree (TrackResult.box_spread); None when not recorded (human
+    labels, other trackers, older projects). The review queue (core.review) ranks by the last
+    two and the score.
 
     corrected_from: on a keyframe a person drew over a tracked box, the box the tracker had
     there (what it wrongly held: per-target adaptation, core.tracking.adaptation, learns it as

@@ -5,7 +5,7 @@ the annotator asks of the queue is whether looking at its first few frames shows
 wrong ones, so the measure is the share of all wrong frames that the first `fraction` of the
 queue holds, beside the most any ranking could hold there (the queue's head is shorter than
 the list of wrong frames when a tracker loses its target for long) and beside ranking by the
-raw score. Stretches (consecutive wrong frames of one track) count one correction each in
+raw score or by the box spread alone. Stretches (consecutive wrong frames of one track) count one correction each in
 the app: a stretch is found when any of its frames is in the head.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..media.sequence import Sequence
 from ..propagation import PropagationRequest, PropagationStep, apply_step, propagate
 from ..propagation.sources import SequenceSource
 from ..review.features import FEATURES, track_features
-from ..review.model import ReviewWeights
+from ..review.rule import suspicion
 from ..review.series import series_of
 from .metrics import iou
 
@@ -155,12 +155,17 @@ def head_share(ranking: np.ndarray, wrong: np.ndarray, groups: np.ndarray, frame
     )
 
 
-def queue_ranking(rows: ReviewRows, weights: ReviewWeights) -> np.ndarray:
-    """The review queue's order over the rows (as build_queue orders one project's frames)."""
-    suspicion = weights.suspicion(rows.rows)
-    return np.lexsort((rows.groups, rows.frames, -suspicion))
+def queue_ranking(rows: ReviewRows) -> np.ndarray:
+    """The review queue's order over the rows, all ranked together (as build_queue orders the
+    frames of a project with one track per run)."""
+    return np.lexsort((rows.groups, rows.frames, -suspicion(rows.rows)))
 
 
 def score_ranking(rows: ReviewRows) -> np.ndarray:
     """The old order: lowest stored score first."""
     return np.lexsort((rows.groups, rows.frames, rows.scores))
+
+
+def spread_ranking(rows: ReviewRows) -> np.ndarray:
+    """The box spread alone: widest first."""
+    return np.lexsort((rows.groups, rows.frames, -rows.rows[:, FEATURES.index("box_spread")]))

@@ -1,10 +1,11 @@
-"""The two cues a stored label cannot recompute, taken from the tracker while it runs.
+"""The distractor cue: what a stored label cannot recompute about a second response peak.
 
 A second response peak close to the first means the tracker saw another thing that looked
-like its target (a distractor): the box may sit on either one. Where a fill ran both passes,
-two passes that end on different boxes cannot both be right (the engine stores 1 - their
-IoU). Both are a single float per frame, stored with the label (FrameLabel.distractor,
-FrameLabel.disagreement).
+like its target (a distractor): the box may sit on either one. It is a single float per frame,
+stored with the label (FrameLabel.distractor) beside the tracker's other cues: the box spread
+(measured by the decision, core.tracking.postprocess) and, where a fill ran both passes, 1 -
+the IoU of their boxes (FrameLabel.disagreement). The review queue ranks by those two and the
+score (core.review.rule); the distractor is kept for what the maps showed, not ranked by.
 """
 from __future__ import annotations
 

@@ -1,13 +1,14 @@
 """Evidence that a derived box is wrong, one row of features per reviewable frame.
 
-Every cue is measured against the track itself, outward from the human label the frame was
-tracked from: a tracker's scores differ by target and by model (the issue's wrong boxes
-scored well above any fixed line), but a box that drifts off its target scores below what
-that same track scored since its keyframe, or moves, grows or reshapes faster than the track
-has been doing. Frames between two human labels are measured from the nearer one (the pass
+What the queue ranks by (core.review.rule): the tracker's score (as 1 - score), the box spread
+(how much the boxes of the best cells around the response peak disagree: a box that sits on
+its target but frames it badly), how far fill's two passes disagree, and whether no tracker
+reached the frame. The score is also read against the track itself, outward from the human
+label the frame was tracked from, so an explanation can say it fell below what that same track
+usually scores; frames between two human labels are measured from the nearer one (the pass
 that started there reached them first; fill fuses its two passes the same way).
 
-Features never see the truth, so one function serves the app, the benchmark and the fit.
+Features never see the truth, so one function serves the app and the benchmark.
 """
 from __future__ import annotations
 
@@ -19,50 +20,29 @@ import numpy as np
 from .series import TrackSeries
 
 LEVEL_WINDOW = 30
-"""Frames of history behind a frame's running levels (score, second peak, motion)."""
-RECENT = 5
-"""Frames over which a sustained score drop is averaged (one low frame is often noise)."""
-MOTION_FLOOR = 0.02
-"""Centre motion, in target sizes, below which a target counts as still: keeps the ratio of
-two nearly still frames from reading as a jump."""
+"""Frames of history behind a frame's running score level."""
 
 FEATURES = (
-    "drop",             # running score level minus this frame's score (0 when higher)
-    "sustained_drop",   # running score level minus the mean of the last RECENT scores
-    "low",              # 1 - score
-    "size_step",        # |log| size change from the previous frame
-    "size_drift",       # |log| size change from the anchor's box
-    "aspect_step",      # |log| aspect change from the previous frame
-    "aspect_drift",     # |log| aspect change from the anchor's box
-    "motion",           # log of this frame's centre motion over the track's typical motion
-    "distractor",       # second response peak over the first (0 when not recorded)
-    "distractor_rise",  # distractor above the track's running level of it
-    "disagreement",     # 1 - IoU of the forward and backward passes (0 when not recorded)
-    "interpolated",     # no tracker reached the frame
+    "low",           # 1 - score
+    "box_spread",    # 1 - mean IoU of the boxes of the best cells around the peak (0 when not recorded)
+    "disagreement",  # 1 - IoU of the forward and backward passes (0 when not recorded)
+    "interpolated",  # no tracker reached the frame
 )
 
 
 @dataclass(frozen=True)
 class FrameFacts:
-    """What an explanation quotes: measurements of one frame, not model weights.
+    """What an explanation quotes: measurements of one frame.
 
-    score: the frame's score (interpolated: 0); level: the track's running score level before
-    it (NaN without history); size_step / aspect_step: this box over the previous one;
-    size_drift / aspect_drift: this box over the anchor's; motion: this frame's centre motion
-    over the track's typical motion; distractor and its running level; disagreement (0 when
-    not recorded); anchor_frame: the human label it was measured from (None if the track has
-    none).
+    score: the frame's score (a frame without one: the track's level, or 1 without history);
+    level: the track's running score level before it (NaN without history); box_spread and
+    disagreement (0 when not recorded); anchor_frame: the human label it was measured from
+    (None if the track has none).
     """
 
     score: float
     level: float
-    size_step: float
-    aspect_step: float
-    size_drift: float
-    aspect_drift: float
-    motion: float
-    distractor: float
-    distractor_level: float
+    box_spread: float
     disagreement: float
     interpolated: bool
     anchor_frame: int | None
@@ -110,20 +90,6 @@ def _paths(series: TrackSeries) -> list[tuple[int | None, list[int]]]:
     return paths
 
 
-def _side(box: np.ndarray) -> float:
-    return math.sqrt(max(float(box[2]), 1e-3) * max(float(box[3]), 1e-3))
-
-
-def _aspect(box: np.ndarray) -> float:
-    return max(float(box[2]), 1e-3) / max(float(box[3]), 1e-3)
-
-
-def _centre_motion(a: np.ndarray, b: np.ndarray) -> float:
-    """Centre distance of two boxes in units of their mean side."""
-    distance = math.hypot(a[0] + a[2] / 2 - b[0] - b[2] / 2, a[1] + a[3] / 2 - b[1] - b[3] / 2)
-    return float(distance) / (0.5 * (_side(a) + _side(b)))
-
-
 def _known(value: float) -> float:
     return float(value) if math.isfinite(value) else 0.0
 
@@ -133,47 +99,19 @@ def _walk(series: TrackSeries, anchor: int | None, path: list[int]) -> tuple[lis
     rows: list[list[float]] = []
     facts: list[FrameFacts] = []
     scores: list[float] = []   # tracker scores so far on this path (interpolated frames left out)
-    motions: list[float] = []
-    peaks: list[float] = []
-    anchor_box = series.boxes[anchor] if anchor is not None else series.boxes[path[0]]
-    previous = anchor_box
     anchor_frame = int(series.frames[anchor]) if anchor is not None else None
     for i in path:
-        box = series.boxes[i]
         interpolated = bool(series.interpolated[i])
         level = _median(scores[-LEVEL_WINDOW:]) if scores else math.nan
         raw = float(series.scores[i])
         score = raw if math.isfinite(raw) else (level if math.isfinite(level) else 1.0)
-        recent = [*scores[-(RECENT - 1):], score]
         if not interpolated:
             scores.append(score)
-        has_level = math.isfinite(level)
-        moved = _centre_motion(previous, box)
-        typical = _median(motions[-LEVEL_WINDOW:]) if motions else moved
-        motions.append(moved)
-        motion = (moved + MOTION_FLOOR) / (typical + MOTION_FLOOR)
-        distractor = _known(series.distractor[i])
-        usual_peak = _median(peaks[-LEVEL_WINDOW:]) if peaks else distractor
-        peaks.append(distractor)
-        disagreement = _known(series.disagreement[i])
-        fact = FrameFacts(
-            score=score, level=level,
-            size_step=_side(box) / _side(previous), aspect_step=_aspect(box) / _aspect(previous),
-            size_drift=_side(box) / _side(anchor_box), aspect_drift=_aspect(box) / _aspect(anchor_box),
-            motion=motion, distractor=distractor, distractor_level=usual_peak, disagreement=disagreement,
-            interpolated=interpolated, anchor_frame=anchor_frame)
-        rows.append([
-            max(0.0, level - score) if has_level else 0.0,
-            max(0.0, level - sum(recent) / len(recent)) if has_level else 0.0,
-            1.0 - score,
-            abs(math.log(fact.size_step)), abs(math.log(fact.size_drift)),
-            abs(math.log(fact.aspect_step)), abs(math.log(fact.aspect_drift)),
-            math.log(motion),
-            distractor, max(0.0, distractor - usual_peak),
-            disagreement, float(interpolated),
-        ])
+        fact = FrameFacts(score=score, level=level, box_spread=_known(series.box_spread[i]),
+                          disagreement=_known(series.disagreement[i]), interpolated=interpolated,
+                          anchor_frame=anchor_frame)
+        rows.append([1.0 - score, fact.box_spread, fact.disagreement, float(interpolated)])
         facts.append(fact)
-        previous = box
     return rows, facts
 
 

@@ -2,8 +2,9 @@
 
 Human labels (manual keyframes, imported labels) are never in it: a person drew them; nor
 are frames a person marked reviewed (Project.reviewed), though their labels still count as
-the track's history. The queue is rebuilt from the project each time it is asked for, so a correction (and the
-re-propagation it sets off) is reflected at the next step.
+the track's history. The queue is rebuilt from the project each time it is asked for, so a
+correction (and the re-propagation it sets off) is reflected at the next step; its frames are
+ranked against each other (core.review.rule), so one frame's place depends on the others.
 """
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..annotations.model import Project
-from .features import FrameFacts, track_features
-from .model import ReviewWeights
+from .features import FEATURES, FrameFacts, track_features
 from .reasons import explain
+from .rule import TERMS, evidence, suspicion
 from .series import series_of
 
 EVIDENCE_SHOWN = 2
@@ -24,15 +25,10 @@ EVIDENCE_SHARE = 0.25
 """A second piece is named only if it weighs at least this share of the first."""
 
 
-def default_weights() -> ReviewWeights:
-    from .weights import WEIGHTS
-
-    return WEIGHTS
-
-
 @dataclass(frozen=True)
 class ReviewItem:
-    """One frame of one track to look at. evidence: the strongest feature names, strongest first."""
+    """One frame of one track to look at. suspicion: the rank sum of core.review.rule (higher:
+    more likely wrong); evidence: the terms that raised it most, strongest first."""
 
     track_id: int
     frame: int
@@ -50,33 +46,35 @@ class ReviewItem:
         return explain(self.evidence, self.facts)
 
 
-def _strongest(names: tuple[str, ...], contributions: np.ndarray) -> list[tuple[str, ...]]:
-    order = np.argsort(-contributions, axis=1, kind="stable")[:, :EVIDENCE_SHOWN]
+def _strongest(strength: np.ndarray) -> list[tuple[str, ...]]:
+    order = np.argsort(-strength, axis=1, kind="stable")[:, :EVIDENCE_SHOWN]
     out = []
-    for row, picks in zip(contributions, order):
+    for row, picks in zip(strength, order):
         top = row[picks[0]]
-        out.append(tuple(names[k] for j, k in enumerate(picks)
+        out.append(tuple(TERMS[k] for j, k in enumerate(picks)
                          if row[k] > 0 and (j == 0 or row[k] >= EVIDENCE_SHARE * top)))
     return out
 
 
-def build_queue(project: Project, track_ids: Iterable[int] | None = None,
-                weights: ReviewWeights | None = None) -> list[ReviewItem]:
-    """Every tracked or interpolated frame with a box of the given tracks (all when None), most
-    suspicious first (ties: earlier frame, then lower track id)."""
-    weights = weights or default_weights()
+def build_queue(project: Project, track_ids: Iterable[int] | None = None) -> list[ReviewItem]:
+    """Every tracked or interpolated frame with a box of the given tracks (all when None) that no
+    person marked reviewed, most suspicious first (ties: earlier frame, then lower track id)."""
     chosen = sorted(project.tracks) if track_ids is None else sorted(set(track_ids) & set(project.tracks))
     accepted = getattr(project, "reviewed", set())
-    items: list[ReviewItem] = []
+    keys: list[tuple[int, int]] = []
+    rows: list[np.ndarray] = []
+    facts: list[FrameFacts] = []
     for track_id in chosen:
         table = track_features(series_of(project.tracks[track_id]))
-        if not len(table.frames):
-            continue
-        suspicion = weights.suspicion(table.rows)
-        evidence = _strongest(weights.names, weights.contributions(table.rows))
-        items.extend(ReviewItem(track_id, int(f), float(s), e, facts)
-                     for f, s, e, facts in zip(table.frames, suspicion, evidence, table.facts)
-                     if int(f) not in accepted)
+        keep = [k for k, f in enumerate(table.frames) if int(f) not in accepted]
+        keys.extend((track_id, int(table.frames[k])) for k in keep)
+        rows.append(table.rows[keep])
+        facts.extend(table.facts[k] for k in keep)
+    if not keys:
+        return []
+    table_rows = np.concatenate(rows).reshape(-1, len(FEATURES))
+    items = [ReviewItem(track_id, frame, float(s), e, fact) for (track_id, frame), s, e, fact
+             in zip(keys, suspicion(table_rows), _strongest(evidence(table_rows)), facts)]
     items.sort(key=lambda item: (-item.suspicion, item.frame, item.track_id))
     return items
 
@@ -104,20 +102,18 @@ class ReviewStep:
     def message(self) -> str:
         """The status line: where in the queue, which frame (counted from 1), and why."""
         item = self.item
-        return (f"Review {self.index + 1}/{self.length}: track {item.track_id}, frame {item.frame + 1}: "
-                f"{item.reason} (suspicion {item.suspicion:.2f}).")
+        return f"Review {self.index + 1}/{self.length}: track {item.track_id}, frame {item.frame + 1}: {item.reason}."
 
 
 class ReviewWalk:
     """The app's ``]`` and ``[``: the queue rebuilt at every step, walked from the last frame visited."""
 
-    def __init__(self, weights: ReviewWeights | None = None) -> None:
-        self.weights = weights
+    def __init__(self) -> None:
         self.last: tuple[int, int] | None = None
 
     def step(self, project: Project, track_ids: Iterable[int] | None, step: int) -> ReviewStep | str:
         """The next (step > 0) or previous frame to review, or one sentence saying why there is none."""
-        queue = build_queue(project, track_ids, self.weights)
+        queue = build_queue(project, track_ids)
         if not queue:
             return "Nothing to review: no tracked or interpolated frames yet."
         index = walk(queue, self.last, step)

@@ -1,6 +1,6 @@
 """A track as aligned arrays: what the review features read, built from stored labels.
 
-The review works on what a project keeps (boxes, scores, provenance and the two tracker cues
+The review works on what a project keeps (boxes, scores, provenance and the tracker cues
 saved beside the score), so a queue rebuilt after reopening a project is the queue the
 annotator saw before closing it.
 """
@@ -20,8 +20,7 @@ class TrackSeries:
     frames: int N frame indices. boxes: float N x 4 (x, y, w, h, 0-based px; NaN rows where the
     target is absent). scores: float N (NaN where the label has none). human: bool N (manual
     or imported: never reviewed, they anchor the others). interpolated: bool N.
-    distractor / disagreement: float N tracker cues (NaN where not recorded; see
-    core.review.cues).
+    disagreement / box_spread: float N tracker cues (NaN where not recorded; FrameLabel).
     """
 
     frames: np.ndarray
@@ -29,8 +28,8 @@ class TrackSeries:
     scores: np.ndarray
     human: np.ndarray
     interpolated: np.ndarray
-    distractor: np.ndarray
     disagreement: np.ndarray
+    box_spread: np.ndarray
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -57,6 +56,6 @@ def series_of(track: Track) -> TrackSeries:
         scores=np.array([_value(label.score) for label in labels], dtype=np.float64),
         human=np.array([label.is_human for label in labels], dtype=bool),
         interpolated=np.array([label.provenance is Provenance.INTERPOLATED for label in labels], dtype=bool),
-        distractor=np.array([_value(label.distractor) for label in labels], dtype=np.float64),
         disagreement=np.array([_value(label.disagreement) for label in labels], dtype=np.float64),
+        box_spread=np.array([_value(label.box_spread) for label in labels], dtype=np.float64),
     )
