@@ -216,3 +216,29 @@ def test_oracle_fusion_bounds_every_rule_from_below():
     assert results["agreement"].fusion_misses > 0
     assert results["oracle"].fusion_misses == 0
     assert results["oracle"].corrections == 1 < results["agreement"].corrections  # the last frame only
+
+
+def test_jittered_annotators_draw_within_two_percent_and_the_same_box_every_time():
+    sequence = synthetic(30)
+    exact, first, again, other = (Truth(sequence, 0.5, jitter, seed) for jitter, seed in
+                                  ((0.0, 0), (0.02, 1), (0.02, 1), (0.02, 2)))
+    x, y, w, h = exact.drawn(7)
+    moved = first.drawn(7)
+    assert moved == again.drawn(7) and moved != other.drawn(7) and moved != exact.drawn(7)
+    assert abs(moved[2] / w - 1) <= 0.02 and abs(moved[3] / h - 1) <= 0.02
+    centre = (moved[0] + moved[2] / 2 - x - w / 2, moved[1] + moved[3] / 2 - y - h / 2)
+    assert abs(centre[0]) <= 0.02 * w + 1e-9 and abs(centre[1]) <= 0.02 * h + 1e-9
+
+
+def test_seeds_report_the_mean_and_spread_of_jittered_runs(seqs_dir, capsys):
+    """A tracker that never moves on a moving target: each jittered annotator corrects a little
+    differently, and the command reports every run with their mean and spread."""
+    code = main(["simulate", str(seqs_dir), "--tracker", "identity", "--only", "Car4", "--max-frames", "60",
+                 "--strategies", "forward", "--seeds", "3", "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    summary = report["summary"]["forward"]
+    assert report["seeds"] == 3 and len(summary["per_run"]) == 3 and len(report["runs"]) == 3
+    assert summary["mean"] == pytest.approx(float(np.mean(summary["per_run"])), abs=1e-3)
+    assert summary["min"] <= summary["mean"] <= summary["max"] and summary["std"] >= 0
+    assert main(["simulate", str(seqs_dir), "--tracker", "identity", "--seeds", "-1"]) == 2
