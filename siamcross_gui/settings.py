@@ -20,7 +20,7 @@ class AppSettings:
     score_threshold: float = 0.3  # below it a tracked frame counts as low confidence
     keymap_file: str = ""         # empty: <config dir>/keymap.json when present
     overlay_opacity: float = 0.5
-    adapt: bool = True            # each pass learns from the track's keyframes (core.tracking.adaptation)
+    adapt: bool = False           # each pass learns from the track's keyframes (core.tracking.adaptation)
 
     def with_(self, **changes: object) -> "AppSettings":
         return replace(self, **changes)

@@ -279,6 +279,7 @@ def _middle_drag(viewport, start: QtCore.QPoint, end: QtCore.QPoint) -> None:
 # --- the tracker learns from keyframes -------------------------------------------------------------------
 def test_the_track_list_shows_adaptation_and_undo_and_settings_take_it_back(make_window, demo_video, qtbot):
     window = make_window(tracker=SlowIdentityTracker(delay=0.0), path=demo_video)
+    window.apply_settings(window.settings.with_(adapt=True))  # off by default
     frames = window.tracks.table.item
     drag_box(window, BOX)
     assert "adapted" not in frames(0, COL_FRAMES).text() and "one keyframe" in frames(0, COL_FRAMES).toolTip()

@@ -23,7 +23,7 @@ class AdaptingTracker(ScriptedTracker):
 
 def test_a_track_with_one_keyframe_is_not_adapted():
     tracker = AdaptingTracker()
-    run(project_with(a={2: (1, 1, 5, 5)}), PropagationRequest((1,), "forward", start_frame=2), tracker)
+    run(project_with(a={2: (1, 1, 5, 5)}), PropagationRequest((1,), "forward", start_frame=2, adapt=True), tracker)
     assert tracker.inits and tracker.adapted == []
 
 
@@ -31,7 +31,7 @@ def test_each_pass_learns_from_the_keyframes_nearest_to_it_with_their_wrong_boxe
     project = project_with(a={0: (1, 1, 5, 5), 10: (3, 3, 5, 5), 19: (4, 4, 5, 5)})
     project.tracks[1].frames[10] = project.tracks[1].frames[10].with_(corrected_from=(9.0, 9.0, 5.0, 5.0))
     tracker = AdaptingTracker()
-    run(project, PropagationRequest((1,), "fill"), tracker)
+    run(project, PropagationRequest((1,), "fill", adapt=True), tracker)
     anchors = sorted(anchor for anchor, _ in tracker.adapted)
     assert anchors == [0, 10, 10, 19]  # every pass of the fill: forward from 0 and 10, backward from 10 and 19
     views = dict(tracker.adapted)[19]
@@ -39,11 +39,12 @@ def test_each_pass_learns_from_the_keyframes_nearest_to_it_with_their_wrong_boxe
     assert views[1][2] == ((9.0, 9.0, 5.0, 5.0),)  # the box the correction on frame 10 replaced
 
 
-def test_adaptation_can_be_turned_off():
-    tracker = AdaptingTracker()
+def test_adaptation_is_off_unless_asked_for():
     project = project_with(a={0: (1, 1, 5, 5), 10: (3, 3, 5, 5)})
-    run(project, PropagationRequest((1,), "forward", adapt=False), tracker)
-    assert tracker.adapted == []
+    for request in (PropagationRequest((1,), "forward"), PropagationRequest((1,), "forward", adapt=False)):
+        tracker = AdaptingTracker()
+        run(project, request, tracker)
+        assert tracker.inits and tracker.adapted == []
 
 
 def test_a_keyframe_drawn_over_a_tracked_box_remembers_it_and_undo_forgets_it():

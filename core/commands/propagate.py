@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="track over imported labels and replace them (without it every pass stops at them; "
                              "manual keyframes are never replaced)")
-    parser.add_argument("--adapt", choices=("on", "off"), default="on",
+    parser.add_argument("--adapt", choices=("on", "off"), default="off",
                         help="adapt each pass to its track's human labels nearest to it (tracks with one "
                              "keyframe are not adapted)")
 

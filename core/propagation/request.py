@@ -34,7 +34,8 @@ class PropagationRequest:
       stopping the run; an explicit user choice (a person's ground truth is at stake), never a
       default. Manual keyframes stop every run and are never replaced.
     adapt: each pass starts adapted to its track's human labels nearest to it (a tracker with
-      ``adapt_target``; core.tracking.adaptation): a track with one keyframe is not adapted.
+      ``adapt_target``; core.tracking.adaptation): a track with one keyframe is not adapted. Off by
+      default: with siamcross-lite it did not need fewer corrections (README, "Annotation effort").
     """
 
     track_ids: tuple[int, ...]
@@ -47,7 +48,7 @@ class PropagationRequest:
     fusion: str = "agreement"
     agree_iou: float | None = None
     overwrite: bool = False
-    adapt: bool = True
+    adapt: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "track_ids", tuple(int(t) for t in self.track_ids))
