@@ -106,7 +106,7 @@ def bench_journal(folder: Path, lines: int = 500) -> list[dict]:
 
 
 def bench_save_load(folder: Path, tracks: int = 10, frames: int = 5000) -> dict:
-    project = Project(media=MediaRef("v.mp4", "video", frames, 1920, 1080))
+    project = Project(media=MediaRef(str(folder / "v.mp4"), "video", frames, 1920, 1080))  # beside the file
     rng = np.random.default_rng(0)
     store = AnnotationStore(project)
     for _ in range(tracks):
