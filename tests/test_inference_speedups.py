@@ -86,7 +86,8 @@ def test_from_pretrained_folds_every_batchnorm_and_runs_lite_channels_last(track
     assert prep.backbone_fused and prep.batchnorms_folded == 2  # ADCA's reduce and post (the backbone has none)
     assert prep.channels_last and not prep.cpu_kernels
     assert not any(isinstance(m, (nn.BatchNorm2d, OneDNNConv)) for m in fast.net.modules())
-    assert fast.net.heads.cls_logits.weight.is_contiguous(memory_format=torch.channels_last)
+    assert prep.traced and isinstance(fast.net.heads, torch.jit.ScriptModule)  # frozen TorchScript
+    assert fast.net.cls_xcorr[0].search_adjust.weight.is_contiguous(memory_format=torch.channels_last)
     assert sum(isinstance(m, nn.BatchNorm2d) for m in plain.net.modules()) == 2  # untouched
     assert not plain.inference_prep.backbone_fused and plain.inference_prep.batchnorms_folded == 0
     assert not plain.inference_prep.channels_last

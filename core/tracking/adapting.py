@@ -52,9 +52,7 @@ def adapt_target(runner: NetworkRunner, geometry: SearchGeometry, state: TargetS
     out = runner.run(lambda: view_outputs(runner, np.stack(crops), state))
     weight = bias = None
     if config.refit_classifier:
-        layer = runner.net.heads.cls_logits
-        weight, bias = fit_classifier(out.cls_features, labels, layer.weight.detach().reshape(-1).float().cpu(),
-                                      layer.bias.detach().reshape(()).float().cpu(), config)
+        weight, bias = fit_classifier(out.cls_features, labels, *runner.offline_classifier, config)
     calibration = BoxCalibration()
     if config.calibrate_boxes:
         predicted = peak_boxes(geometry, out, own_views, truths)

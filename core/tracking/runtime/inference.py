@@ -204,7 +204,7 @@ class _TracedBackbone(nn.Module):
 
 
 def trace_for_cpu(net: nn.Module) -> bool:
-    """Run the backbone (frozen) and the heads as TorchScript traces (True when done).
+    """Run the backbone and the heads as frozen TorchScript traces (True when done).
 
     Why: a small net on a CPU spends much of its time in Python module calls and per-op
     dispatch, which a frozen trace skips; the arithmetic is the same. The traces are checked
@@ -225,7 +225,7 @@ def trace_for_cpu(net: nn.Module) -> bool:
             corr = [(torch.rand(c.shape[0], config.template_crop ** 2, config.output_size, config.output_size,
                                 generator=generator) * 4.0).contiguous(memory_format=torch.channels_last)
                     for c in crops]
-            heads = torch.jit.trace(net.heads, (corr[0], corr[0]))  # not frozen: adaptation reads cls_logits
+            heads = torch.jit.freeze(torch.jit.trace(net.heads, (corr[0], corr[0])).eval())
             ok = all(_agree(backbone(c), f) for c, f in zip(crops, features)) and \
                 all(_agree(list(heads(x, x)), list(net.heads(x, x))) for x in corr)
     except Exception as error:  # tracing limits vary by torch version; the eager net is correct

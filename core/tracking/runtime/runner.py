@@ -32,6 +32,19 @@ every frame), and the cap bounds memory; with a small net the passes of one fram
 side, one per core (``passes``)."""
 
 
+def offline_classifier(net: SiamCrossNet) -> tuple[torch.Tensor, torch.Tensor]:
+    """The trained last classification layer (weight [C], bias []) on the CPU: adaptation's prior.
+    Read once and kept on the net, because preparing it for inference turns its heads into a
+    frozen trace whose layers cannot be read back."""
+    kept = getattr(net, "offline_classifier", None)
+    if kept is None:
+        layer = net.heads.cls_logits
+        kept = (layer.weight.detach().reshape(-1).float().cpu().clone(),
+                layer.bias.detach().reshape(()).float().cpu().clone())
+        net.offline_classifier = kept
+    return kept
+
+
 class NetworkRunner:
     """Runs a ``SiamCrossNet`` for a tracker.
 
@@ -48,6 +61,7 @@ class NetworkRunner:
         self._requested_batch = max_batch
         self._parallel_request = parallel_passes
         net.eval()
+        self.offline_classifier = offline_classifier(net)
         if fuse:
             self._net, self._prep = prepare_for_inference(net, self._choice.device, self._choice.dtype)
         else:
