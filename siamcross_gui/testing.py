@@ -110,10 +110,19 @@ def window_maker(qtbot, default_settings: Callable[[], object], size: tuple[int,
 
 
 def activate(qtbot, window: QtWidgets.QWidget) -> None:
-    """Give the window keyboard focus (offscreen Qt activates windows asynchronously)."""
+    """Give the window keyboard focus (offscreen Qt activates windows asynchronously). A message
+    the window opened while it loaded (a window-modal box, e.g. an engine warning) keeps the
+    focus: the window counts as active when it or one of its own dialogs is."""
     window.raise_()
     window.activateWindow()
-    qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is window, timeout=5000)
+
+    def active() -> bool:
+        widget = QtWidgets.QApplication.activeWindow()
+        while widget is not None and widget is not window:
+            widget = widget.parentWidget()
+        return widget is window
+
+    qtbot.waitUntil(active, timeout=5000)
     window.view.setFocus()
 
 

@@ -51,7 +51,7 @@ def adapt_target(runner: NetworkRunner, geometry: SearchGeometry, state: TargetS
                                       config.hard_negative_weight))
     out = runner.run(lambda: view_outputs(runner, np.stack(crops), state))
     weight = bias = None
-    if config.refit_classifier:
+    if config.refit_classifier and runner.offline_classifier is not None:
         weight, bias = fit_classifier(out.cls_features, labels, *runner.offline_classifier, config)
     calibration = BoxCalibration()
     if config.calibrate_boxes:

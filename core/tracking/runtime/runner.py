@@ -32,13 +32,16 @@ every frame), and the cap bounds memory; with a small net the passes of one fram
 side, one per core (``passes``)."""
 
 
-def offline_classifier(net: SiamCrossNet) -> tuple[torch.Tensor, torch.Tensor]:
+def offline_classifier(net: SiamCrossNet) -> tuple[torch.Tensor, torch.Tensor] | None:
     """The trained last classification layer (weight [C], bias []) on the CPU: adaptation's prior.
     Read once and kept on the net, because preparing it for inference turns its heads into a
-    frozen trace whose layers cannot be read back."""
+    frozen trace whose layers cannot be read back. None for a stand-in net without such a layer
+    (it cannot be adapted)."""
     kept = getattr(net, "offline_classifier", None)
     if kept is None:
-        layer = net.heads.cls_logits
+        layer = getattr(getattr(net, "heads", None), "cls_logits", None)
+        if layer is None:
+            return None
         kept = (layer.weight.detach().reshape(-1).float().cpu().clone(),
                 layer.bias.detach().reshape(()).float().cpu().clone())
         net.offline_classifier = kept
