@@ -23,6 +23,8 @@ run: $(STAMP)
 	else $(VENV)/bin/siamcross gui $(DEMO); fi
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not soak" --timeout=600
 
 soak: $(STAMP)
@@ -33,6 +35,13 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m benchmarks.screenshots
+
+# Retrains siamcross-lite as the model card says (hours on 2 cores; resumes with RESUME=runs/lite/last.pt).
+# The training folder is rebuilt first from clones of the repositories in ../shared/data/TRAIN_SOURCES.md:
+#   $(PY) -m benchmarks.build_training_data --clones DIR
+train: $(STAMP)
+	$(VENV)/bin/siamcross train benchmarks/train_configs/lite_cpu.json --out runs/lite --threads 1 \
+		--max-steps 2400 $(if $(RESUME),--resume $(RESUME))
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -55,7 +55,7 @@ def test_the_siamcross_tracker_takes_its_agreement_iou_from_its_options():
     from core.model import SiamCrossNet, lite_config
 
     net = SiamCrossNet(lite_config(), pretrained_backbone=False)
-    assert agree_iou_for(SiamCrossTracker(net, "cpu")) == TrackerOptions().fill_agree_iou < DEFAULT_AGREE_IOU
+    assert agree_iou_for(SiamCrossTracker(net, "cpu")) == TrackerOptions().fill_agree_iou == DEFAULT_AGREE_IOU
     assert agree_iou_for(SiamCrossTracker(net, "cpu", options=TrackerOptions(fill_agree_iou=0.45))) == 0.45
 
 

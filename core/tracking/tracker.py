@@ -45,15 +45,14 @@ class TrackerOptions:
     core.tracking.runtime.runner). postprocess: post-processing knobs instead of the model's
     own (for tuning them). parallel_passes: passes of several targets side by side, one thread
     each (None: for a small net on a CPU; core.tracking.runtime.passes). fill_agree_iou: the
-    IoU at which fill's forward and backward passes count as agreeing (core.propagation.fusion):
-    two right passes of this tracker often overlap by less than the default, their sizes lagging
-    differently; the effort simulator chose it (benchmarks/simulate_bench.py).
+    IoU at which fill's forward and backward passes count as agreeing (core.propagation.fusion);
+    the effort simulator chose it on train/ (``siamcross simulate --agree-iou``).
     """
 
     max_batch: int | None = None
     postprocess: PostprocessConfig | None = None
     parallel_passes: bool | None = None
-    fill_agree_iou: float = 0.3
+    fill_agree_iou: float = 0.5
 
 
 class SiamCrossTracker:
