@@ -12,24 +12,57 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "benchmarks" / "REPORT.md"
 
-# (title, module, arguments); each module prints its own report on stdout.
-BENCHMARKS: list[tuple[str, str, list[str]]] = [
-    ("Model: parameters, GFLOPs, per-stage ms", "benchmarks.model_bench", ["--repeats", "20"]),
-    ("Tracking: fps, 1/4/16 targets in one batched pass", "benchmarks.track_bench", ["--frames", "60"]),
-    ("Media: open, sequential/random reads, cache, save/load", "benchmarks.media_bench", []),
-    ("End to end: propagation over a real 720p video beside the model alone, 1/4/16 tracks",
-     "benchmarks.propagation_bench", []),
-    ("Memory: resident memory while propagating through a 10,000-frame 720p video", "benchmarks.propagation_bench",
-     ["--long", "10000"]),
-    ("Speed beside OpenCV's trackers (MIL, NanoTrack) on the same 720p frames", "benchmarks.peer_speed", []),
-    ("GUI: event-loop delay while propagating, first frame, scrubbing", "benchmarks.gui_latency", []),
-    ("Annotation effort: corrections per 100 frames by strategy", "benchmarks.simulate_bench", ["--quick"]),
-    ("Accuracy: ours beside OpenCV's trackers on the shared sequences", "benchmarks.accuracy_bench", []),
+SEQS = "../shared/data/seqs"
+VAL_SPLIT = "benchmarks/train_configs/val_split.txt"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One section of the report: a module that prints its own report, run with these arguments."""
+
+    key: str
+    title: str
+    module: str
+    args: tuple[str, ...] = ()
+
+
+def effort(tracker: str, threshold: str) -> Benchmark:
+    """Forward and fill corrections of three jittered annotators (siamcross simulate --seeds 3)."""
+    name = "siamcross-lite" if tracker == "siamcross" else "NanoTrack v2"
+    return Benchmark(f"effort-{tracker}-{threshold}",
+                     f"Annotation effort on seqs/, {name}, IoU {threshold}, 3 jittered annotators", "core.cli",
+                     ("simulate", SEQS, "--tracker", tracker, "--strategies", "forward,fill",
+                      "--threshold", threshold, "--seeds", "3"))
+
+
+BENCHMARKS: list[Benchmark] = [
+    Benchmark("model", "Model: parameters, GFLOPs, per-stage ms", "benchmarks.model_bench", ("--repeats", "20")),
+    Benchmark("track", "Tracking: fps, 1/4/16 targets in one batched pass", "benchmarks.track_bench",
+              ("--frames", "60")),
+    Benchmark("media", "Media: open, sequential/random reads, cache, save/load", "benchmarks.media_bench"),
+    Benchmark("propagation", "End to end: propagation over a real 720p video beside the model alone, 1/4/16 tracks",
+              "benchmarks.propagation_bench"),
+    Benchmark("memory", "Memory: resident memory while propagating through a 10,000-frame 720p video",
+              "benchmarks.propagation_bench", ("--long", "10000")),
+    Benchmark("peers", "Speed beside OpenCV's trackers (MIL, NanoTrack) on the same 720p frames",
+              "benchmarks.peer_speed"),
+    Benchmark("gui", "GUI: event-loop delay while propagating, first frame, scrubbing", "benchmarks.gui_latency"),
+    Benchmark("validation", "Validation split (never trained on): success AUC and precision beside the peers",
+              "core.cli", ("eval", SEQS, "--split", VAL_SPLIT, "--peers", "nano-v2,mil", "--markdown")),
+    effort("siamcross", "0.5"),
+    effort("nano-v2", "0.5"),
+    effort("siamcross", "0.7"),
+    effort("nano-v2", "0.7"),
+    Benchmark("fusion", "Annotation effort: fill's fusion rules beside forward-only (train/)",
+              "benchmarks.simulate_bench", ("--quick",)),
+    Benchmark("accuracy", "Accuracy: ours beside OpenCV's trackers on the shared sequences",
+              "benchmarks.accuracy_bench"),
 ]
 
 
@@ -56,21 +89,37 @@ def run_one(module: str, args: list[str]) -> tuple[str, float, int]:
     return output, time.perf_counter() - start, done.returncode
 
 
+def kept_sections(text: str) -> dict[str, str]:
+    """The sections of an earlier report by title, so a partial run keeps the others."""
+    parts = text.split("\n## ")[1:]
+    return {part.split("\n", 1)[0].strip(): "## " + part.rstrip("\n") + "\n" for part in parts}
+
+
 def main() -> int:
+    """Run every benchmark, or only those named by key (`python -m benchmarks.run_all peers gui`):
+    then the other sections of the existing report are kept as they were."""
     only = set(sys.argv[1:])
-    sections = [f"# Benchmark report\n\nWritten by `make bench` ({datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC).\n",
+    unknown = only - {b.key for b in BENCHMARKS}
+    if unknown:
+        print(f"unknown benchmark {sorted(unknown)[0]!r}; choose from {', '.join(b.key for b in BENCHMARKS)}",
+              file=sys.stderr)
+        return 2
+    earlier = kept_sections(REPORT.read_text(encoding="utf-8")) if only and REPORT.exists() else {}
+    sections = ["# Benchmark report\n\nWritten by `make bench`; each section says when it ran.\n",
                 "## Machine and versions\n", versions(), ""]
     failures = 0
-    for title, module, args in BENCHMARKS:
-        if only and module.rsplit(".", 1)[-1] not in only:
+    for bench in BENCHMARKS:
+        if only and bench.key not in only:
+            if bench.title in earlier:
+                sections.append(earlier[bench.title])
             continue
-        if not (ROOT / (module.replace(".", "/") + ".py")).exists():
-            sections += [f"## {title}\n", f"`{module}` is not written yet.\n"]
-            continue
-        print(f"running {module} ...", file=sys.stderr, flush=True)
-        output, seconds, code = run_one(module, args)
+        print(f"running {bench.key} ...", file=sys.stderr, flush=True)
+        stamp = f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"
+        output, seconds, code = run_one(bench.module, list(bench.args))
         failures += code != 0
-        sections += [f"## {title}\n", f"Command: `python -m {module} {' '.join(args)}` ({seconds:.0f} s, exit {code})\n",
+        sections += [f"## {bench.title}\n",
+                     f"Command: `python -m {bench.module} {' '.join(bench.args)}` ({stamp}, {seconds:.0f} s, "
+                     f"exit {code})\n",
                      "```", output, "```", ""]
     REPORT.write_text("\n".join(sections) + "\n", encoding="utf-8")
     print(f"wrote {REPORT.relative_to(ROOT)}", file=sys.stderr)
