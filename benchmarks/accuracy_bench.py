@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         runs[name] = run_ope(factory, sequences, max_frames=args.max_frames, progress=progress, tracker_name=name)
         progress.end()
     reports = score_runs(runs, sequences)
-    machine = f"{platform.machine()} {os.cpu_count()} CPU threads, OpenCV {cv2.__version__}, Python {platform.python_version()}"
+    machine = (f"{platform.machine()} {os.cpu_count()} CPU threads, OpenCV {cv2.__version__}, "
+               f"Python {platform.python_version()}")
     text = "\n".join([
         f"# OPE on {args.data} ({len(sequences)} sequences, max frames {args.max_frames or 'all'})",
         "",

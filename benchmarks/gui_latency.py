@@ -126,8 +126,8 @@ def measure_timeline_update(window: MainWindow, frame_count: int, tracks: int = 
     from core.annotations.model import FrameLabel, MediaRef, Project, Provenance, Track
 
     rng = np.random.default_rng(0)
-    project = Project(media=MediaRef(path="synthetic.mp4", kind="video", frame_count=frame_count, width=1280, height=720,
-                                     fps=25.0))
+    project = Project(media=MediaRef(path="synthetic.mp4", kind="video", frame_count=frame_count,
+                                     width=1280, height=720, fps=25.0))
     for tid in range(1, tracks + 1):
         track = Track(id=tid, label="object", color=["#ff5050", "#50ff50", "#5050ff", "#ffff50"][tid % 4])
         for f, score in enumerate(rng.random(frame_count)):

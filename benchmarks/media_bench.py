@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -30,7 +31,8 @@ from core.annotations.store import AnnotationStore
 from core.media import FrameCache
 from core.media.video import VideoSource
 
-DEFAULT_VIDEOS = Path(os.environ.get("SIAMCROSS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "videos"
+DEFAULT_VIDEOS = Path(os.environ.get("SIAMCROSS_SHARED_DATA",
+                                     Path(__file__).resolve().parents[2] / "shared" / "data")) / "videos"
 
 
 def timed(fn) -> tuple[float, object]:
@@ -58,7 +60,7 @@ def bench_video(path: Path, seeks: int = 40) -> dict:
     samples = []
     for _ in range(seeks):
         index = rng.randrange(count)
-        samples.append(timed(lambda: source.read(index))[0])
+        samples.append(timed(partial(source.read, index))[0])
     source.close()
     return {
         "video": path.name,
@@ -80,7 +82,7 @@ def bench_cache(path: Path, work_ms: float = 10.0, frames: int = 100) -> dict:
         with VideoSource(path) as source, FrameCache(source, max_bytes=256 << 20, read_ahead=read_ahead) as cache:
             waits = []
             for index in range(min(frames, source.info.frame_count)):
-                waits.append(timed(lambda: cache.get(index))[0])
+                waits.append(timed(partial(cache.get, index))[0])
                 time.sleep(work_ms / 1e3)
             result[f"get_median_ms_read_ahead_{read_ahead}"] = round(statistics.median(waits) * 1e3, 3)
             result[f"bytes_used_read_ahead_{read_ahead}"] = cache.stats().bytes_used
@@ -92,13 +94,14 @@ def bench_journal(folder: Path, lines: int = 500) -> list[dict]:
     rows = []
     for interval in (0.0, 0.2, math.inf):
         path = folder / f"journal-{interval}.json"
-        store = AnnotationStore(Project(media=MediaRef("v.mp4", "video", 10**6, 640, 480)), journal=Journal(path, interval))
+        store = AnnotationStore(Project(media=MediaRef("v.mp4", "video", 10**6, 640, 480)),
+                                journal=Journal(path, interval))
         track = store.add_track()
         run = store.set_frame(track.id, 0, FrameLabel((0.0, 0.0, 10.0, 10.0), Provenance.MANUAL))
         samples = []
         for frame in range(1, lines + 1):
             label = FrameLabel((float(frame), 1.5, 10.25, 10.75), Provenance.TRACKED, 0.875)
-            samples.append(timed(lambda: store.apply_propagated(track.id, {frame: label}, join=run))[0])
+            samples.append(timed(partial(store.apply_propagated, track.id, {frame: label}, join=run))[0])
         store.journal.close()
         rows.append({"fsync_interval_s": interval, "per_frame_median_ms": round(statistics.median(samples) * 1e3, 4),
                      "per_frame_mean_ms": round(statistics.fmean(samples) * 1e3, 4)})
@@ -111,7 +114,8 @@ def bench_save_load(folder: Path, tracks: int = 10, frames: int = 5000) -> dict:
     store = AnnotationStore(project)
     for _ in range(tracks):
         track = store.add_track()
-        labels = {f: FrameLabel(tuple(float(v) for v in rng.uniform(1, 500, 4)), Provenance.TRACKED, float(rng.random()))
+        labels = {f: FrameLabel(tuple(float(v) for v in rng.uniform(1, 500, 4)), Provenance.TRACKED,
+                                float(rng.random()))
                   for f in range(frames)}
         store.set_frames(track.id, labels)
     path = folder / "big.json"

@@ -18,6 +18,8 @@ import platform
 from pathlib import Path
 
 import core  # noqa: F401  (sleeping OpenMP threads: set before torch loads, as the app runs)
+
+# isort: split
 import torch
 
 from core.model.profiling import format_table

@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from .track_bench import DEFAULT_DATA, PLACEMENTS
+
 DEFAULT_VIDEO = DEFAULT_DATA / "videos" / "bigbuckbunny.mp4"
 # The first target: the bunny-sized region in the middle of Big Buck Bunny's 720p frames.
 START_BOX = (560.0, 300.0, 160.0, 140.0)
@@ -71,7 +72,7 @@ class Timing:
 class Clock:
     """Wall (perf_counter) and process CPU time (both threads of torch count) of a block."""
 
-    def __enter__(self) -> "Clock":
+    def __enter__(self) -> Clock:
         self._wall, self._cpu = time.perf_counter(), time.process_time()
         return self
 

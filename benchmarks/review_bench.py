@@ -30,9 +30,18 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets.loader import read_otb
-from core.evaluation.review_queue import (HeadShare, ReviewRows, TrackedSequence, WRONG_IOU, head_share,
-                                          queue_ranking, review_rows, score_ranking, spread_ranking,
-                                          track_forward)
+from core.evaluation.review_queue import (
+    WRONG_IOU,
+    HeadShare,
+    ReviewRows,
+    TrackedSequence,
+    head_share,
+    queue_ranking,
+    review_rows,
+    score_ranking,
+    spread_ranking,
+    track_forward,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("SIAMCROSS_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -106,7 +115,8 @@ def report(rows: ReviewRows, runs: list[TrackedSequence]) -> str:
     for fraction in FRACTIONS:
         for name, ranking in rankings:
             lines.append(_row(name, head_share(ranking, rows.wrong, rows.groups, rows.frames, fraction)))
-    lines += ["", "| sequence | frames | labelled | wrong | wrong in the queue's first 5% | stop |", "|---|---|---|---|---|---|"]
+    lines += ["", "| sequence | frames | labelled | wrong | wrong in the queue's first 5% | stop |",
+              "|---|---|---|---|---|---|"]
     head = set(queue[:int(round(0.05 * len(rows.wrong)))].tolist())
     for g, run in enumerate(runs):
         inside = rows.groups == g

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
 
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    _app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])  # held while the window lives
     window = MainWindow(AppSettings(model="lite", device="auto"), persist_settings=False)
     window.files.ask_recover = lambda recovery: False
     window.resize(1400, 900)

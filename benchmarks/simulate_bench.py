@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
     print(f"Annotation effort on {args.data.name}/ ({len(sequences)} sequences), tracker {name}, "
           f"IoU >= {args.threshold}")
-    print(f"| variant | corrections / 100 frames | corrections | fusion misses |\n|---|---|---|---|")
+    print("| variant | corrections / 100 frames | corrections | fusion misses |\n|---|---|---|---|")
     for key, t in totals.items():
         per100 = 100.0 * t["corrections"] / max(t["frames"], 1)
         t["corrections_per_100_frames"] = round(per100, 3)

@@ -73,7 +73,7 @@ class Stopwatch:
         self.wall: list[float] = []
         self.cpu: list[float] = []
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         self._wall, self._cpu = time.perf_counter(), time.process_time()
         return self
 

@@ -22,7 +22,7 @@ class AppSettings:
     overlay_opacity: float = 0.5
     adapt: bool = False           # each pass learns from the track's keyframes (core.tracking.adaptation)
 
-    def with_(self, **changes: object) -> "AppSettings":
+    def with_(self, **changes: object) -> AppSettings:
         return replace(self, **changes)
 
 

@@ -25,9 +25,11 @@ class SettingsDialog(QtWidgets.QDialog):
         if settings.device in devices:
             self.device.setCurrentText(settings.device)
         else:
-            notes.append(f"The device '{settings.device}' is not available on this machine; 'auto' picks one that is.")
+            notes.append(f"The device '{settings.device}' is not available on this machine; "
+                         "'auto' picks one that is.")
             self.device.setCurrentText("auto")
-        self.device.setToolTip("auto picks CUDA, then Apple MPS, then the CPU; only devices this machine has are listed")
+        self.device.setToolTip("auto picks CUDA, then Apple MPS, then the CPU; "
+                               "only devices this machine has are listed")
         self.model = QtWidgets.QComboBox()
         models = available_models()
         for name in models:

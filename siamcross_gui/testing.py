@@ -54,7 +54,8 @@ class MapsTracker(IdentityTracker):
             c = (n - 1) / 2.0
             peak = np.exp(-((xx - c) ** 2 + (yy - c) ** 2) / (20.0 * (n / 25.0) ** 2))
             peak = (peak / peak.max()).astype(np.float32)
-            reg = (np.stack([xx + 1, n - xx, yy + 1, n - yy]) * (0.5 + peak)).astype(np.float32)  # boxes grow to the peak
+            # boxes grow to the peak
+            reg = (np.stack([xx + 1, n - xx, yy + 1, n - yy]) * (0.5 + peak)).astype(np.float32)
             maps = ResponseMaps(cls=peak, align=peak[::-1].copy(), score=peak * 0.5, reg=reg)
             region = (x - w / 2, y - h / 2, 2 * w, 2 * h)
             out.append(TrackResult(box_xywh=t.box_xywh, score=score, maps=maps, search_region_xywh=region))

@@ -173,7 +173,7 @@ class ConfidenceTimeline(pg.PlotWidget):
         for tid in list(self._pieces):
             self._remove_track(tid)
         self._data = TimelineData(frame_count=n, threshold=threshold)
-        for tid, track in self._shown(project).items():
+        for track in self._shown(project).values():
             self._data.rebuild(track)
             self._add_track(track)
         self._low_any = self._data.low_any()
@@ -263,7 +263,7 @@ class ConfidenceTimeline(pg.PlotWidget):
         for piece in self._low_pieces:
             plot.removeItem(piece)
         self._low_pieces = []
-        for chunk in range(chunk_count(self._frame_count)):
+        for _ in range(chunk_count(self._frame_count)):
             # (no autoDownsample: pyqtgraph crashed painting a downsampled 1-row image)
             piece = pg.ImageItem(axisOrder="row-major")
             piece.setZValue(-10)
@@ -271,7 +271,8 @@ class ConfidenceTimeline(pg.PlotWidget):
             self._low_pieces.append(piece)
 
     def _draw_low(self, chunk: int) -> None:
-        """Frames below the threshold shaded red: a 1 x CHUNK RGBA image over x in [start - 0.5, stop - 0.5], y in [0, 1]."""
+        """Frames below the threshold shaded red: a 1 x CHUNK RGBA image over x in [start - 0.5, stop - 0.5],
+        y in [0, 1]."""
         start, stop = chunk * CHUNK, min(self._frame_count, (chunk + 1) * CHUNK)
         rgba = np.zeros((1, stop - start, 4), np.uint8)
         rgba[0, self._low_any[start:stop]] = LOW_RGBA

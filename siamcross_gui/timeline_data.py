@@ -1,8 +1,9 @@
 """Per-track arrays behind the confidence timeline, updated only where frames changed.
 
 Rebuilding every track's curve from its label dict on each update cost O(frames x tracks)
-of Python per refresh, several times a second while propagating. These arrays are rebuilt once per structural change and then patched frame
-by frame; the widget redraws only the chunks a patch touched. Pure numpy, no Qt.
+of Python per refresh, several times a second while propagating. These arrays are rebuilt once
+per structural change and then patched frame by frame; the widget redraws only the chunks a
+patch touched. Pure numpy, no Qt.
 """
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
 Each row shows what its track has on every frame: a keyframe (solid, with a white tick), an
 imported label (solid), a tracked or interpolated box (the track's colour, paler), a low score
-(amber: a red track would hide red), absent (grey) or nothing. Rows are drawn from the confidence timeline's arrays, which are
-patched frame by frame, so a refresh repaints only the tracks that changed. Clicking a row selects
+(amber: a red track would hide red), absent (grey) or nothing. Rows are drawn from the confidence
+timeline's arrays, which are patched frame by frame, so a refresh repaints only the tracks that
+changed. Clicking a row selects
 its track and goes to that frame; the x axis is linked to the confidence timeline's.
 """
 from __future__ import annotations

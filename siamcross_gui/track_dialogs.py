@@ -49,7 +49,7 @@ class ClassesDialog(QtWidgets.QDialog):
         self._filling = False
         self.add_button.clicked.connect(self._add)
         self.new_name.returnPressed.connect(self._add)
-        self.rename_button.clicked.connect(lambda: self.list.currentItem() and self.list.editItem(self.list.currentItem()))
+        self.rename_button.clicked.connect(self._rename_current)
         self.remove_button.clicked.connect(self._remove)
         self.list.itemChanged.connect(self._renamed)
         controller.projectChanged.connect(self.refresh)
@@ -101,6 +101,11 @@ class ClassesDialog(QtWidgets.QDialog):
             return
         if self._run(lambda: self.controller.set_classes([*self.classes(), name])):
             self.new_name.clear()
+
+    def _rename_current(self) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            self.list.editItem(item)
 
     def _remove(self) -> None:
         item = self.list.currentItem()

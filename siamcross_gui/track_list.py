@@ -146,7 +146,8 @@ class TrackList(QtWidgets.QWidget):
                 lock.setToolTip("Locked: no edit or propagation changes this track" if track.locked
                                 else "Lock this track when it is finished")
                 learnt = track_adaptation_views(track) if adapt else 0
-                text = f"{len(track.frames)} ({len(track.keyframes())} key)" + (f", adapted ×{learnt}" if learnt else "")
+                text = f"{len(track.frames)} ({len(track.keyframes())} key)"
+                text += f", adapted ×{learnt}" if learnt else ""
                 frames = self._item(row, COL_FRAMES, text)
                 frames.setFlags(QtCore.Qt.ItemFlag.ItemIsEnabled | QtCore.Qt.ItemFlag.ItemIsSelectable)
                 frames.setToolTip(f"The tracker adapts to this track from {learnt} of its keyframes (the nearest "

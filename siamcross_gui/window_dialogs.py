@@ -73,8 +73,9 @@ class WindowDialogs(QtCore.QObject):
         box.addButton("Delete", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(QtWidgets.QMessageBox.StandardButton.Cancel)
         box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.buttonClicked.connect(lambda button: box.buttonRole(button) == QtWidgets.QMessageBox.ButtonRole.DestructiveRole
-                                  and self.window.guard(self.controller.delete_track)(track_id))
+        box.buttonClicked.connect(
+            lambda button: box.buttonRole(button) == QtWidgets.QMessageBox.ButtonRole.DestructiveRole
+            and self.window.guard(self.controller.delete_track)(track_id))
         self.confirm_box = box
         box.open()
         return box

@@ -8,7 +8,6 @@ and uniform is what makes undo, redo and recovery the same code path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from .model import FrameLabel, Project, Track
 
@@ -28,7 +27,7 @@ class TrackAttrs:
     attributes: tuple[tuple[str, str], ...] = ()
 
     @staticmethod
-    def of(track: Track) -> "TrackAttrs":
+    def of(track: Track) -> TrackAttrs:
         return TrackAttrs(track.label, track.color, track.hidden, track.name, track.locked,
                           tuple(sorted(track.attributes.items())))
 
@@ -46,7 +45,7 @@ class FrameOp:
     before: FrameLabel | None
     after: FrameLabel | None
 
-    def inverse(self) -> "FrameOp":
+    def inverse(self) -> FrameOp:
         return FrameOp(self.track_id, self.frame, self.after, self.before)
 
 
@@ -58,7 +57,7 @@ class TrackOp:
     before: TrackAttrs | None
     after: TrackAttrs | None
 
-    def inverse(self) -> "TrackOp":
+    def inverse(self) -> TrackOp:
         return TrackOp(self.track_id, self.after, self.before)
 
 
@@ -70,7 +69,7 @@ class ProjectOp:
     before: object
     after: object
 
-    def inverse(self) -> "ProjectOp":
+    def inverse(self) -> ProjectOp:
         return ProjectOp(self.name, self.after, self.before)
 
 
@@ -82,11 +81,11 @@ class ReviewOp:
     before: bool
     after: bool
 
-    def inverse(self) -> "ReviewOp":
+    def inverse(self) -> ReviewOp:
         return ReviewOp(self.frame, self.after, self.before)
 
 
-Op = Union[FrameOp, TrackOp, ProjectOp, ReviewOp]
+Op = FrameOp | TrackOp | ProjectOp | ReviewOp
 
 
 def track_of(op: Op) -> int | None:

@@ -45,7 +45,7 @@ Listener = Callable[[Change], None]
 class EditHistory:
     """A project's undo and redo stacks, its listeners and its journal; edits are AnnotationStore's."""
 
-    def __init__(self, project: Project, journal: "Journal | None" = None, max_undo: int = DEFAULT_MAX_UNDO) -> None:
+    def __init__(self, project: Project, journal: Journal | None = None, max_undo: int = DEFAULT_MAX_UNDO) -> None:
         self._project = project
         self._journal = journal
         self._max_undo = max_undo
@@ -66,7 +66,7 @@ class EditHistory:
         return self._project
 
     @property
-    def journal(self) -> "Journal | None":
+    def journal(self) -> Journal | None:
         return self._journal
 
     @property

@@ -111,7 +111,8 @@ def project_to_bytes(project: Project) -> bytes:
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except ValueError:
-        raise FormatError("The project holds a number that is not finite (NaN or infinity) and cannot be saved.") from None
+        raise FormatError("The project holds a number that is not finite (NaN or infinity) "
+                          "and cannot be saved.") from None
     try:
         return (text + "\n").encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate in some text: escaped JSON still round-trips it exactly
@@ -190,7 +191,7 @@ def label_from_dict(data: Any, where: str, reader: _Reader | None = None) -> Fra
                       **cues)  # type: ignore[arg-type]
 
 
-def _box_from(r: "_Reader", value: Any, where: str) -> tuple[float, float, float, float] | None:
+def _box_from(r: _Reader, value: Any, where: str) -> tuple[float, float, float, float] | None:
     """Four numbers x, y, w, h with positive size, or None for null."""
     if value is None:
         return None
@@ -227,7 +228,8 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
     if isinstance(version, bool) or not isinstance(version, int):
         raise r.fail("version", "must be an integer")
     if version > VERSION:
-        raise FormatError(f"{source} was saved by a newer SiamCross (file version {version}, this one reads {VERSION}).")
+        raise FormatError(f"{source} was saved by a newer SiamCross "
+                          f"(file version {version}, this one reads {VERSION}).")
     if version < 1:
         raise r.fail("version", "must be at least 1")
     media = None if data.get("media") is None else media_from_dict(data["media"], r)

@@ -14,15 +14,21 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from core.errors import FormatError
 
 from .edits import FrameOp, Op, ProjectOp, ReviewOp, TrackAttrs, TrackOp, apply_op
 from .io import (
-    label_from_dict, label_to_dict, project_file_bytes, project_from_bytes, project_from_dict, project_to_dict,
+    label_from_dict,
+    label_to_dict,
+    project_file_bytes,
+    project_from_bytes,
+    project_from_dict,
+    project_to_dict,
 )
 from .media_paths import from_file
 from .model import Project
@@ -130,9 +136,11 @@ def op_to_dict(op: Op) -> dict[str, Any]:
         return {"op": "frame", "track": op.track_id, "frame": op.frame,
                 "label": None if op.after is None else label_to_dict(op.after)}
     if isinstance(op, TrackOp):
-        attrs = None if op.after is None else {"label": op.after.label, "color": op.after.color, "hidden": op.after.hidden}
-        if op.after is not None and (op.after.name or op.after.locked or op.after.attributes):
-            attrs.update(name=op.after.name, locked=op.after.locked, attributes=dict(op.after.attributes))
+        attrs: dict[str, object] | None = None
+        if op.after is not None:
+            attrs = {"label": op.after.label, "color": op.after.color, "hidden": op.after.hidden}
+            if op.after.name or op.after.locked or op.after.attributes:
+                attrs.update(name=op.after.name, locked=op.after.locked, attributes=dict(op.after.attributes))
         return {"op": "track", "track": op.track_id, "attrs": attrs}
     if isinstance(op, ReviewOp):
         return {"op": "review", "frame": op.frame, "value": bool(op.after)}

@@ -81,7 +81,7 @@ class FrameLabel:
     def is_absent(self) -> bool:
         return self.flags.absent or self.box is None
 
-    def with_(self, **changes: object) -> "FrameLabel":
+    def with_(self, **changes: object) -> FrameLabel:
         return replace(self, **changes)
 
 

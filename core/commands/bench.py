@@ -13,7 +13,8 @@ from core.model.config import NAMED_CONFIGS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--configs", default="lite,r50", help=f"comma-separated model configs ({', '.join(NAMED_CONFIGS)})")
+    parser.add_argument("--configs", default="lite,r50",
+                        help=f"comma-separated model configs ({', '.join(NAMED_CONFIGS)})")
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per stage (median)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, mps)")
     parser.add_argument("--unprepared", action="store_true",
@@ -31,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.configs.split(",") if n.strip()]
     unknown = [n for n in names if n not in NAMED_CONFIGS]
     if unknown or not names:
-        raise UserError(f"Unknown model config {', '.join(unknown) or '(none)'}; choose from {', '.join(NAMED_CONFIGS)}.")
+        raise UserError(f"Unknown model config {', '.join(unknown) or '(none)'}; "
+                        f"choose from {', '.join(NAMED_CONFIGS)}.")
     if args.repeats < 1:
         raise UserError("--repeats must be at least 1.")
     try:

@@ -12,8 +12,16 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..evaluation.simulator import simulate, truncate
-from ..evaluation.simulator_report import DEFAULT_INTERVALS, DEFAULT_JITTER, FILL_ANCHORS, STRATEGIES, SeedSpread, \
-    SimulationReport, SimulatorConfig, seed_spread
+from ..evaluation.simulator_report import (
+    DEFAULT_INTERVALS,
+    DEFAULT_JITTER,
+    FILL_ANCHORS,
+    STRATEGIES,
+    SeedSpread,
+    SimulationReport,
+    SimulatorConfig,
+    seed_spread,
+)
 from ..propagation.fusion import DEFAULT_AGREE_IOU
 from .progress import ProgressLine
 
@@ -45,7 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refit the tracker to each target from the keyframes drawn so far (SiamCross only)")
     parser.add_argument("--seeds", type=int, default=0,
                         help="repeat the run N times with every drawn box (the first and each correction) "
-                             f"moved and resized by up to {DEFAULT_JITTER:.0%}% of its size, and report the mean "  # %% for argparse
+                             # %% for argparse
+                             f"moved and resized by up to {DEFAULT_JITTER:.0%}% of its size, and report the mean "
                              "and the spread (0: one run with the exact boxes)")
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of tables")
 

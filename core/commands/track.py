@@ -13,8 +13,9 @@ import csv
 import math
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 import cv2
 import numpy as np

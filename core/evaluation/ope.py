@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -186,7 +187,8 @@ def run_ope(
     return results
 
 
-def load_eval_sequences(root: Path | str, layout: str | None = None, only: Iterable[str] | None = None) -> list[Sequence]:
+def load_eval_sequences(root: Path | str, layout: str | None = None,
+                        only: Iterable[str] | None = None) -> list[Sequence]:
     """Sequences to evaluate on, read by core.datasets (layout None: detected); ``only`` picks
     them by name, in its order."""
     root = Path(root)

@@ -9,9 +9,9 @@ CSRT only with contrib builds) and, for NanoTrack, on its ONNX pair being on dis
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import cv2
 import numpy as np

@@ -8,8 +8,8 @@ per-sequence fps (ExperimentOTB and shared/tools/ope.py).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import numpy as np
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..annotations.model import FrameLabel
 from ..errors import Cancelled
@@ -46,8 +46,14 @@ from ..propagation.sources import SequenceSource
 from ..tracking.protocol import MultiTargetTracker
 from ..tracking.result import TrackResult
 from .simulator_passes import PassCache, Truth
-from .simulator_report import ANCHOR_AFTER_ERRORS, ORACLE_FUSION, SequenceOutcome, SimulationReport, \
-    SimulatorConfig, StrategyResult
+from .simulator_report import (
+    ANCHOR_AFTER_ERRORS,
+    ORACLE_FUSION,
+    SequenceOutcome,
+    SimulationReport,
+    SimulatorConfig,
+    StrategyResult,
+)
 
 log = logging.getLogger(__name__)
 

@@ -162,4 +162,5 @@ def validate_export(out_dir: str | Path, fmt: str) -> None:
     _spec(fmt).validate(Path(out_dir))
 
 
-__all__ = ["ExportError", "FORMATS", "FormatSpec", "detect_format", "export_project", "import_project", "validate_export"]
+__all__ = ["ExportError", "FORMATS", "FormatSpec", "detect_format", "export_project", "import_project",
+           "validate_export"]

@@ -20,8 +20,15 @@ from ..annotations.model import FrameLabel, Project, Provenance, Track
 from ..errors import FormatError
 from .coco_schema import CocoFile, parse_coco
 from .frames import media_ref_for, natural_key, write_frames
-from .project_json import (flags_to_dict, label_from_dict, label_to_dict, media_to_dict, project_fields,
-                           track_from_header, track_header)
+from .project_json import (
+    flags_to_dict,
+    label_from_dict,
+    label_to_dict,
+    media_to_dict,
+    project_fields,
+    track_from_header,
+    track_header,
+)
 from .single_object import check_frames_fit, frame_count, media_base_name
 from .text import read_text
 
@@ -197,7 +204,8 @@ def _add_our_labels(project: Project, data: CocoFile, frames: dict[int, int], so
         track_id = attributes.get("track_id", ann.instance_id)
         if isinstance(track_id, bool) or not isinstance(track_id, int):
             raise FormatError(f"{where}: attributes.track_id must be a whole number.")
-        track = project.tracks.get(track_id) or _add_track(project, Track(track_id, data.categories.get(ann.category_id, "object")))
+        track = project.tracks.get(track_id) or _add_track(
+            project, Track(track_id, data.categories.get(ann.category_id, "object")))
         frame = frames[ann.image_id]
         if frame in track.frames:
             raise FormatError(f"{where}: track {track_id} has two labels on frame {frame}.")
@@ -214,5 +222,6 @@ def _add_instances(project: Project, data: CocoFile, frames: dict[int, int]) -> 
         track = project.tracks.get(track_id) or _add_track(
             project, Track(track_id, data.categories.get(ann.category_id, "object")))
         if frames[ann.image_id] in track.frames:
-            raise FormatError(f"Annotation {ann.id}: instance {track_id} has two boxes on frame {frames[ann.image_id]}.")
+            raise FormatError(f"Annotation {ann.id}: instance {track_id} has two boxes "
+                              f"on frame {frames[ann.image_id]}.")
         track.frames[frames[ann.image_id]] = FrameLabel(ann.bbox, Provenance.IMPORTED)

@@ -46,7 +46,7 @@ class Manifest:
     exports: dict[str, dict[str, FileStamp]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, root: Path) -> "Manifest":
+    def read(cls, root: Path) -> Manifest:
         """The folder's manifest; an absent or unreadable one is empty (then nothing is removed)."""
         try:
             data = json.loads((root / MANIFEST).read_text(encoding="utf-8"))

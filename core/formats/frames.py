@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import MediaError
 
+
 def natural_key(name: str) -> tuple[object, ...]:
     """'img2' before 'img10', exactly as core.media orders an image folder's frames."""
     from ..media import natural_sort_key

@@ -15,8 +15,17 @@ from pathlib import Path
 from ..annotations.model import Box, Flags, FrameLabel
 from ..errors import FormatError
 from .frames import list_images
-from .text import (content_lines, format_ini, format_number, format_one_based, parse_float, parse_ini, parse_int,
-                   read_text, split_row)
+from .text import (
+    content_lines,
+    format_ini,
+    format_number,
+    format_one_based,
+    parse_float,
+    parse_ini,
+    parse_int,
+    read_text,
+    split_row,
+)
 
 NAME = "mot"
 GT = Path("gt") / "gt.txt"
@@ -41,7 +50,8 @@ def parse_rows(text: str, source: str) -> list[MotRow]:
         where = f"{source} line {number}"
         tokens = split_row(line)
         if not 6 <= len(tokens) <= 10:
-            raise FormatError(f"{where}: expected 9 values (frame,id,x,y,w,h,conf,class,visibility), found {len(tokens)}.")
+            raise FormatError(f"{where}: expected 9 values (frame,id,x,y,w,h,conf,class,visibility), "
+                              f"found {len(tokens)}.")
         frame = parse_int(tokens[0], where)
         track_id = parse_int(tokens[1], where)
         if frame < 1:

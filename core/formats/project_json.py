@@ -11,8 +11,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..annotations.io import load_project, media_to_dict as project_media_to_dict, save_project, \
-    track_extras_to_dict
+from ..annotations.io import load_project, save_project, track_extras_to_dict
+from ..annotations.io import media_to_dict as project_media_to_dict
 from ..annotations.model import Flags, FrameLabel, MediaRef, Project, Provenance, Track
 from ..errors import FormatError
 from .text import is_finite_number

@@ -16,7 +16,14 @@ from typing import Any
 
 from ..annotations.model import Project, Track
 from ..errors import FormatError
-from .project_json import frames_from_dict, label_to_dict, media_to_dict, project_fields, track_from_header, track_header
+from .project_json import (
+    frames_from_dict,
+    label_to_dict,
+    media_to_dict,
+    project_fields,
+    track_from_header,
+    track_header,
+)
 from .text import read_text
 
 SIDECAR = "siamcross_meta.json"
@@ -28,7 +35,8 @@ def sidecar_dict(fmt: str, project: Project, sequences: dict[str, list[Track]]) 
         "schema": SCHEMA, "version": 1, "format": fmt,
         "project": {"media": media_to_dict(project.media), "classes": list(project.classes),
                     "next_track_id": project.next_track_id, "meta": dict(project.meta)},
-        "sequences": {rel: [{**track_header(t), "frames": {str(i): label_to_dict(f) for i, f in sorted(t.frames.items())}}
+        "sequences": {rel: [{**track_header(t),
+                             "frames": {str(i): label_to_dict(f) for i, f in sorted(t.frames.items())}}
                             for t in tracks] for rel, tracks in sequences.items()},
     }
 

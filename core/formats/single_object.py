@@ -57,7 +57,9 @@ def track_to_sequence(track: Track, n: int, fmt: ModuleType, name: str) -> Seque
 
 
 def _normal(value: object) -> object:
-    return int(value) if isinstance(value, (np.integer, int)) and not isinstance(value, (bool, np.bool_)) else bool(value)
+    if isinstance(value, (np.integer, int)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    return bool(value)
 
 
 def row_of(seq: Sequence, i: int, carried: tuple[str, ...]) -> Row:

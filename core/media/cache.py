@@ -134,7 +134,7 @@ class FrameCache:
             self._worker.join(timeout=5.0)
         self.clear()
 
-    def __enter__(self) -> "FrameCache":
+    def __enter__(self) -> FrameCache:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -28,7 +28,7 @@ class FrameIndex:
     _decoded_slot: list[int] = field(default_factory=list, repr=False, compare=False)
 
     @staticmethod
-    def build(timestamps: list[float], source: str, infer_gaps: bool = False) -> "FrameIndex":
+    def build(timestamps: list[float], source: str, infer_gaps: bool = False) -> FrameIndex:
         """Index of these timestamps; infer_gaps only when decoding failed mid-file (else a VFR gap is real)."""
         identifies = strictly_increasing(timestamps)
         slots = _with_gaps(timestamps) if identifies and infer_gaps else list(timestamps)

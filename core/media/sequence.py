@@ -22,7 +22,7 @@ class VideoHandle:
     workers) gets a fresh lock and opens its own decoder; a pickled copy carries only the path.
     """
 
-    _all: "weakref.WeakSet[VideoHandle]" = weakref.WeakSet()
+    _all: weakref.WeakSet[VideoHandle] = weakref.WeakSet()
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -140,7 +140,7 @@ class Sequence:
         if self._video is not None:
             self._video.close()
 
-    def __enter__(self) -> "Sequence":
+    def __enter__(self) -> Sequence:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -67,7 +67,7 @@ class FrameSource(Protocol):
 
     def __len__(self) -> int: ...
 
-    def __enter__(self) -> "FrameSource": ...
+    def __enter__(self) -> FrameSource: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
@@ -90,7 +90,7 @@ class BaseFrameSource:
     def close(self) -> None:  # pragma: no cover - overridden where there is something to release
         pass
 
-    def __enter__(self) -> "BaseFrameSource":
+    def __enter__(self) -> BaseFrameSource:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -17,9 +17,9 @@ import bisect
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -66,7 +66,7 @@ class _Opening:
 
 # Reopening the same unchanged file (a worker thread's own source, a dataset reader) reuses
 # what the first open learnt instead of decoding the file again. Keyed by size and mtime.
-_OPENINGS: "OrderedDict[tuple[str, int, int, str], _Opening]" = OrderedDict()
+_OPENINGS: OrderedDict[tuple[str, int, int, str], _Opening] = OrderedDict()
 _OPENINGS_LOCK = threading.Lock()
 _OPENINGS_MAX = 32
 
@@ -144,11 +144,12 @@ class VideoSource(BaseFrameSource):
         self.seeks = 0
         self.inexact_seeks = 0
 
-    def _open(self, index: str, progress: ProgressCallback | None) -> "_Opening":
+    def _open(self, index: str, progress: ProgressCallback | None) -> _Opening:
         """Header, first frame, frame index and keyframes: everything learnt once per file."""
         capture = self._factory(str(self._path))
         if not capture.isOpened():
-            raise MediaError(f"{self._name} is not a video that OpenCV can decode (unsupported, corrupt or not a video).")
+            raise MediaError(f"{self._name} is not a video that OpenCV can decode "
+                             "(unsupported, corrupt or not a video).")
         try:
             header_count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
             header_fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)

@@ -112,7 +112,7 @@ class ModelConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         """Inverse of ``to_dict``; unknown keys and backbones are an error (another version's
         file), the retired keys of earlier files are dropped."""
         values = {k: v for k, v in data.items() if k not in RETIRED_KEYS}
@@ -128,7 +128,7 @@ class ModelConfig:
             values["postprocess"] = PostprocessConfig(**values["postprocess"])
         return cls(**values)
 
-    def with_postprocess(self, **changes: Any) -> "ModelConfig":
+    def with_postprocess(self, **changes: Any) -> ModelConfig:
         return replace(self, postprocess=replace(self.postprocess, **changes))
 
 

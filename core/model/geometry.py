@@ -87,13 +87,13 @@ def box_deform_offsets(reg: Tensor, stride: float, kernel_size: int = 3) -> Tens
     """
     batch, _, height, width = reg.shape
     half = kernel_size // 2
-    l, r, t, b = (reg[:, i] / stride for i in range(4))
+    left, right, top, bottom = (reg[:, i] / stride for i in range(4))
     steps = (torch.arange(kernel_size, dtype=reg.dtype, device=reg.device) + 0.5) / kernel_size
     # target positions relative to the cell, per kernel index: x1 + w * (j + 0.5) / k
-    box_w = l + r
-    box_h = t + b
-    target_dx = -l[:, None] + box_w[:, None] * steps[None, :, None, None]  # [B, k, H, W]
-    target_dy = -t[:, None] + box_h[:, None] * steps[None, :, None, None]
+    box_w = left + right
+    box_h = top + bottom
+    target_dx = -left[:, None] + box_w[:, None] * steps[None, :, None, None]  # [B, k, H, W]
+    target_dy = -top[:, None] + box_h[:, None] * steps[None, :, None, None]
     regular = torch.arange(kernel_size, dtype=reg.dtype, device=reg.device) - half
     off_x = target_dx - regular[None, :, None, None]
     off_y = target_dy - regular[None, :, None, None]

@@ -57,7 +57,7 @@ class TemplateEncoding:
         return int(self.mask.shape[0])
 
     @classmethod
-    def cat(cls, encodings: list["TemplateEncoding"]) -> "TemplateEncoding":
+    def cat(cls, encodings: list[TemplateEncoding]) -> TemplateEncoding:
         """Stack several targets' encodings into one batch (same model, same device)."""
         if not encodings:
             raise ValueError("TemplateEncoding.cat needs at least one encoding")
@@ -67,11 +67,11 @@ class TemplateEncoding:
             mask=torch.cat([e.mask for e in encodings]),
         )
 
-    def index(self, i: int) -> "TemplateEncoding":
+    def index(self, i: int) -> TemplateEncoding:
         """Target i as a batch of one."""
         return TemplateEncoding(tuple(f[i:i + 1] for f in self.features), self.mask[i:i + 1])
 
-    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> "TemplateEncoding":
+    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> TemplateEncoding:
         return TemplateEncoding(tuple(f.to(device=device, dtype=dtype) for f in self.features),
                                 self.mask.to(device=device, dtype=dtype))
 

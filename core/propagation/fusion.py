@@ -29,9 +29,9 @@ measure against (``siamcross simulate --fusion``).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Mapping
 
 from ..tracking.result import TrackResult
 from .boxes import Box, iou_xywh, motion_jump, weighted_box

@@ -8,7 +8,7 @@ and tested without a model.
 from __future__ import annotations
 
 import bisect
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from ..annotations.model import Flags, FrameLabel, Provenance
 from .boxes import lerp_box

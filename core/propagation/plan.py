@@ -35,7 +35,7 @@ class Pass:
     emit: bool  # labels are written frame by frame as the pass runs
     write_lo: int
     write_hi: int
-    segment: "Segment | None" = None
+    segment: Segment | None = None
     state: object = None
     results: dict[int, TrackResult] = field(default_factory=dict)
     stopped: bool = False

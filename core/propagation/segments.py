@@ -11,8 +11,9 @@ the right the target stays absent (CVAT's "outside" rule, as in core.propagation
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from ..annotations.model import Flags, FrameLabel, Provenance
 from ..review.cues import result_distractor
@@ -61,7 +62,7 @@ def _float_or_none(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def segment_labels(seg: "Segment", forward: PassResults | None, backward: PassResults | None,
+def segment_labels(seg: Segment, forward: PassResults | None, backward: PassResults | None,
                    request: PropagationRequest) -> dict[int, FrameLabel | None]:
     """Every frame of seg.write_lo..write_hi as fill leaves it once the passes that ran
     (``passes_for``) are done: fused where both ran, the one pass's tracked labels (None where it
@@ -78,7 +79,7 @@ def segment_labels(seg: "Segment", forward: PassResults | None, backward: PassRe
             for f in frames}
 
 
-def fused_labels(seg: "Segment", forward: PassResults, backward: PassResults,
+def fused_labels(seg: Segment, forward: PassResults, backward: PassResults,
                  request: PropagationRequest) -> dict[int, FrameLabel]:
     """Final labels of a two-sided segment from its two passes (see core.propagation.fusion)."""
     assert seg.left is not None and seg.right is not None

@@ -51,7 +51,7 @@ class SequenceSource:
         self._cache.clear()
         self._bytes = 0
 
-    def __enter__(self) -> "SequenceSource":
+    def __enter__(self) -> SequenceSource:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -48,7 +48,7 @@ def distractor_ratio(score_map: np.ndarray, radius: int = PEAK_RADIUS) -> float:
     return float(min(max(float(response[peaks].max()) / first, 0.0), 1.0))
 
 
-def result_distractor(result: "TrackResult") -> float | None:
+def result_distractor(result: TrackResult) -> float | None:
     """distractor_ratio of a tracker result's fused map; None for trackers without maps."""
     maps = result.maps
     return None if maps is None else distractor_ratio(maps.score)

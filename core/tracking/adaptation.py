@@ -74,12 +74,14 @@ class BoxCalibration:
     dx: float = 0.0
     dy: float = 0.0
 
-    def to_drawn(self, center: tuple[float, float], size: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
+    def to_drawn(self, center: tuple[float, float],
+                 size: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
         """A box in the network's convention (centre, size) as the person would draw it."""
         (cx, cy), (w, h) = center, size
         return (cx + self.dx * w, cy + self.dy * h), (w * float(np.exp(self.log_w)), h * float(np.exp(self.log_h)))
 
-    def to_network(self, center: tuple[float, float], size: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
+    def to_network(self, center: tuple[float, float],
+                   size: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
         """Inverse of ``to_drawn``: a drawn box in the network's convention."""
         (cx, cy), (w, h) = center, size
         w_net, h_net = w / float(np.exp(self.log_w)), h / float(np.exp(self.log_h))
@@ -94,7 +96,8 @@ def calibrate(drawn: list[tuple[float, float, float, float]], predicted: list[tu
     for (x, y, w, h), (px, py, pw, ph) in zip(drawn, predicted):
         if min(w, h, pw, ph) <= 0:
             continue
-        residuals.append((np.log(w / pw), np.log(h / ph), (x + w / 2 - px - pw / 2) / pw, (y + h / 2 - py - ph / 2) / ph))
+        residuals.append((np.log(w / pw), np.log(h / ph),
+                          (x + w / 2 - px - pw / 2) / pw, (y + h / 2 - py - ph / 2) / ph))
     if not residuals:
         return BoxCalibration()
     total = np.sum(residuals, axis=0) / (len(residuals) + prior_views)

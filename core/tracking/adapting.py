@@ -6,15 +6,23 @@ puts an adapted classifier's logits into a tracking pass (``with_adapted_logits`
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from core.model import HeadOutput, TemplateEncoding
 
-from .adaptation import AdaptationConfig, AdaptedClassifier, BoxCalibration, Evidence, adapted_logits, calibrate, \
-    fit_classifier, view_labels
+from .adaptation import (
+    AdaptationConfig,
+    AdaptedClassifier,
+    BoxCalibration,
+    Evidence,
+    adapted_logits,
+    calibrate,
+    fit_classifier,
+    view_labels,
+)
 from .crops import crop_many
 from .inputs import check_frame, normalise_box
 from .postprocess import predicted_boxes

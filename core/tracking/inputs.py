@@ -6,7 +6,7 @@ sentence everywhere (GUI message box, CLI line) and never a traceback.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

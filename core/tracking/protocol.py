@@ -6,7 +6,8 @@ OpenCV's trackers beside ours.
 """
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 

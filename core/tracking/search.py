@@ -34,7 +34,7 @@ class SearchGeometry:
     maps_extent: tuple[float, float, float, float]
 
     @classmethod
-    def of(cls, net: SiamCrossNet, postprocess: PostprocessConfig | None = None) -> "SearchGeometry":
+    def of(cls, net: SiamCrossNet, postprocess: PostprocessConfig | None = None) -> SearchGeometry:
         """The geometry of ``net``; postprocess overrides its own post-processing knobs."""
         config = net.config
         cells = net.locations().detach().to("cpu", torch.float64).numpy()

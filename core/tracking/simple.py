@@ -6,8 +6,8 @@ exactly (every frame gets the init box), so tests can assert on it.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -16,9 +16,9 @@ the same crop coordinates that training uses (``CropWindow.box_to_crop_xyxy``).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -73,7 +73,7 @@ class SiamCrossTracker:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path = "lite", device: str = "auto",
-                        options: TrackerOptions | None = None) -> "SiamCrossTracker":
+                        options: TrackerOptions | None = None) -> SiamCrossTracker:
         """Load named weights ("lite", "r50") or a weights file, on ``device`` ("auto" picks)."""
         choice = resolve_device(device)
         return cls(load_model(str(name_or_path), choice.device), choice, fuse=True, options=options)

@@ -8,7 +8,7 @@ so a pair is a pure function of its seed. Boxes are x1, y1, x2, y2 in crop pixel
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -40,7 +40,8 @@ def jittered_window(
     return crop_window(center, side, out_size)
 
 
-def cut(image: np.ndarray, window: CropWindow, box_xywh: Sequence[float], pad_value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def cut(image: np.ndarray, window: CropWindow, box_xywh: Sequence[float],
+        pad_value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pixels of ``window`` (tracker's crop) and the box in that crop, x1y1x2y2 float32."""
     return crop_window_image(image, window, pad_value), window.box_to_crop_xyxy(box_xywh).astype(np.float32)
 
@@ -55,7 +56,8 @@ def stretch_aspect(crop: np.ndarray, box_xyxy: np.ndarray, factor: float) -> tup
     # crop pixel index -> coordinates: u + 0.5; forward map p' = c + s (p - c)
     matrix = np.array([[sx, 0.0, (c - sx * c) + 0.5 * sx - 0.5], [0.0, sy, (c - sy * c) + 0.5 * sy - 0.5]])
     border = tuple(float(v) for v in cv2.mean(crop)[:3])
-    out = cv2.warpAffine(crop, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+    out = cv2.warpAffine(crop, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=border)
     x1, y1, x2, y2 = box_xyxy
     box = np.array([c + sx * (x1 - c), c + sy * (y1 - c), c + sx * (x2 - c), c + sy * (y2 - c)], dtype=np.float32)
     return out, box

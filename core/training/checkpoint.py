@@ -70,7 +70,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(payload, dict) or payload.get("kind") != "siamcross-train-checkpoint":
         raise ModelError(f"{path} is not a SiamCross training checkpoint.")
     if payload.get("format_version") != CHECKPOINT_FORMAT:
-        raise ModelError(f"Checkpoint {path} has format {payload.get('format_version')}, this version reads {CHECKPOINT_FORMAT}.")
+        raise ModelError(f"Checkpoint {path} has format {payload.get('format_version')}, "
+                         f"this version reads {CHECKPOINT_FORMAT}.")
     return payload
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import UserError
 
@@ -129,10 +130,10 @@ class TrainConfig:
         return _jsonable(dataclasses.asdict(self))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         return _build(cls, data, "")
 
-    def with_overrides(self, assignments: list[str] | tuple[str, ...]) -> "TrainConfig":
+    def with_overrides(self, assignments: list[str] | tuple[str, ...]) -> TrainConfig:
         """Apply ``section.key=value`` strings; values are JSON (``0.01``, ``true``, ``[1,2]``) or text."""
         data = self.to_dict()
         for assignment in assignments:

@@ -33,7 +33,7 @@ class LossTerms:
         names = ("total", "cls", "align", "reg") + (("distill",) if self.distill is not None else ())
         return {name: float(getattr(self, name).detach()) for name in names}
 
-    def with_distillation(self, term: Tensor, weight: float) -> "LossTerms":
+    def with_distillation(self, term: Tensor, weight: float) -> LossTerms:
         """These terms plus ``weight`` x a distillation term (kept separately for logging)."""
         return LossTerms(self.total + weight * term, self.cls, self.align, self.reg, term.detach())
 

@@ -33,7 +33,8 @@ class HeadsOnFeatures(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, template_features: list[Tensor], template_box: Tensor, search_features: list[Tensor]) -> HeadOutput:
+    def forward(self, template_features: list[Tensor], template_box: Tensor,
+                search_features: list[Tensor]) -> HeadOutput:
         net = self.net
         template = net.neck_features(template_features)
         mask = net.template_mask(template_box).to(template[0].dtype)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence as Seq
 
 import cv2
 import numpy as np
@@ -80,7 +80,8 @@ def load_training_data(config: DataConfig) -> TrainingData:
     data = TrainingData()
     for source in config.sources:
         if source.layout == "coco":
-            images = [i for i in read_coco_images(Path(source.path)) if _usable_boxes(i.boxes, config.min_box_side).any()]
+            images = [i for i in read_coco_images(Path(source.path))
+                      if _usable_boxes(i.boxes, config.min_box_side).any()]
             data.images.extend(images)
             data.static_weight += source.weight if images else 0.0
         else:

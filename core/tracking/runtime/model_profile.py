@@ -60,4 +60,5 @@ def profile_named(name: str, repeats: int, prepared: bool = True, device: str = 
              f"channels-last {prep.channels_last}, "
              f"{'one thread per pass (core/tracking/runtime/passes.py)' if one_thread else 'torch threads per pass'}")
     with torch_threads(1) if one_thread else nullcontext():
-        return profile_model(runner.net, repeats=repeats, size=size, setup=setup, postprocess=decision_timer(runner.net))
+        return profile_model(runner.net, repeats=repeats, size=size, setup=setup,
+                             postprocess=decision_timer(runner.net))

@@ -9,7 +9,8 @@ device moves: template encodings made before a move must be made again.
 from __future__ import annotations
 
 import logging
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import torch
