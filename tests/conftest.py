@@ -5,11 +5,11 @@ import os
 from pathlib import Path
 
 import pytest
+from support.paths import DEMO_VIDEO, PROJECT_ROOT
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see core/__init__.py
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SIAMCROSS_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 SHARED_PEERS = SHARED_DATA.parent / "peers"
 
@@ -54,9 +54,8 @@ def nanotrack_dir() -> Path:
 @pytest.fixture(scope="session")
 def demo_video() -> Path:
     """The bundled demo video (ships in resources/, always present)."""
-    path = PROJECT_ROOT / "resources" / "demo" / "bigbuckbunny.mp4"
-    assert path.exists(), "resources/demo/bigbuckbunny.mp4 is part of the repository"
-    return path
+    assert DEMO_VIDEO.exists(), "resources/demo/bigbuckbunny.mp4 is part of the repository"
+    return DEMO_VIDEO
 
 
 @pytest.fixture
