@@ -1,4 +1,6 @@
-"""Random bytes and random rows never make a parser raise anything but FormatError."""
+"""Random bytes and random rows never make a parser raise anything but FormatError: the text and
+COCO parsers the importers use, import_project itself, and load_project, which opens project
+files for the app (siamcross_gui.session), the journal and every command."""
 from __future__ import annotations
 
 import json
@@ -8,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.annotations.io import SCHEMA, project_from_dict
+from core.annotations.io import SCHEMA, load_project
 from core.errors import FormatError
 from core.formats import mot
 from core.formats.coco_schema import parse_coco
@@ -77,17 +79,23 @@ def test_coco_json(text: str) -> None:
 @FUZZ
 @given(json_value)
 def test_coco_records_with_structure(value) -> None:
-    document = {"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [value] if isinstance(value, dict) else value,
-                "categories": []}
+    document = {"images": [{"id": 1, "file_name": "a.jpg"}],
+                "annotations": [value] if isinstance(value, dict) else value, "categories": []}
     _only_format_errors(lambda t: parse_coco(t, "instances.json"), json.dumps(document))
+
+
+def _load_project_file(tmp_path_factory, payload: bytes):
+    path = tmp_path_factory.mktemp("project") / "p.json"
+    path.write_bytes(payload)
+    return load_project(path)
 
 
 @FUZZ
 @given(json_value)
-def test_project_dict(value) -> None:
+def test_project_file_tracks(tmp_path_factory, value) -> None:
     header = {"schema": SCHEMA, "version": 1}
-    _only_format_errors(lambda v: project_from_dict({**header, "tracks": [v]} if isinstance(v, dict) else v, "p"),
-                        value)
+    document = {**header, "tracks": [value]} if isinstance(value, dict) else value
+    _only_format_errors(lambda d: _load_project_file(tmp_path_factory, json.dumps(d).encode()), document)
 
 
 @FUZZ
@@ -101,8 +109,14 @@ def test_export_extras(value) -> None:
 
 @FUZZ
 @given(json_value)
-def test_project_dict_top_level(value) -> None:
-    _only_format_errors(lambda v: project_from_dict(v, "p"), value)
+def test_project_file_top_level(tmp_path_factory, value) -> None:
+    _only_format_errors(lambda v: _load_project_file(tmp_path_factory, json.dumps(v).encode()), value)
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=300), any_text.map(lambda t: t.encode("utf-8", "surrogatepass"))))
+def test_project_file_bytes(tmp_path_factory, payload: bytes) -> None:
+    _only_format_errors(lambda b: _load_project_file(tmp_path_factory, b), payload)
 
 
 @FUZZ

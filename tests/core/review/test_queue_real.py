@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.datasets.loader import read_otb
+from core.datasets import load_sequences
 from core.evaluation.review_queue import head_share, queue_ranking, review_rows, score_ranking, track_forward
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
@@ -18,7 +18,7 @@ def runs(seqs_dir):
     from core.tracking import SiamCrossTracker
 
     tracker = SiamCrossTracker.from_pretrained("lite", device="cpu")
-    sequences = read_otb(seqs_dir)
+    sequences = load_sequences(seqs_dir, "otb")  # the loader the app and `siamcross eval` use
     assert len(sequences) >= 10
     return [track_forward(s, tracker) for s in sequences]
 
