@@ -13,6 +13,7 @@ from support.paths import PROJECT_ROOT
 
 from core.annotations.io import load_project, save_project
 from core.annotations.model import MediaRef, Project
+from core.errors import FormatError
 from core.temp_files import STALE_AFTER_S, clean_stale_temps, temp_path
 
 ROOT = PROJECT_ROOT
@@ -51,7 +52,7 @@ def test_a_killed_project_save_leaves_a_temp_file_that_the_next_open_removes(tmp
     other_target = tmp_path / f".q.json.{pid}.tmp"
     user_file.write_text("mine")
     other_target.write_text("another file's temp")
-    with pytest.raises(Exception):
+    with pytest.raises(FormatError, match="does not exist"):
         load_project(path)  # nothing was saved, but opening cleans up
     assert not leftover.exists()
     assert user_file.read_text() == "mine" and other_target.exists()

@@ -46,7 +46,7 @@ def run_and_wait(qtbot, window: MainWindow, sequence: str) -> bool:
 
 
 def boxes_of(window: MainWindow, track_id: int = 1) -> dict:
-    return {f: (l.box, l.provenance) for f, l in window.controller.project.tracks[track_id].frames.items()}
+    return {f: (label.box, label.provenance) for f, label in window.controller.project.tracks[track_id].frames.items()}
 
 
 # --- opening and drawing ----------------------------------------------------------------------
@@ -113,7 +113,8 @@ def test_escape_cancels_within_one_frame_and_keeps_what_was_done(make_window, de
         at_cancel = tracker.frames_tracked
     assert blocker.args == [True]
     assert tracker.frames_tracked <= at_cancel + 1  # stopped within one frame
-    tracked = [f for f, l in window.controller.project.tracks[1].frames.items() if l.provenance is Provenance.TRACKED]
+    frames = window.controller.project.tracks[1].frames
+    tracked = [f for f, label in frames.items() if label.provenance is Provenance.TRACKED]
     assert 5 <= len(tracked) <= at_cancel + 1
     qtbot.wait(200)
     assert tracker.frames_tracked <= at_cancel + 1  # and the worker really stopped

@@ -263,12 +263,12 @@ def test_cancel_again_and_again_while_three_tracks_propagate(make_window, video,
     assert sorted(c.project.tracks) == [1, 2, 3]
     keyframes = {t: dict(c.project.tracks[t].frames) for t in (1, 2, 3)}
     rng = random.Random(7)
-    for attempt in range(6):
+    for _ in range(6):
         c.seek(0)
         with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
             assert c.propagate("forward", all_tracks=True)
             at = tracker.frames_tracked + rng.randrange(0, 6)
-            qtbot.waitUntil(lambda: tracker.frames_tracked >= at or not c.run.worker.busy, timeout=WAIT_MS)
+            qtbot.waitUntil(lambda at=at: tracker.frames_tracked >= at or not c.run.worker.busy, timeout=WAIT_MS)
             window.cancel()
             window.cancel()  # pressing Esc twice is harmless
         for track_id, frames in keyframes.items():

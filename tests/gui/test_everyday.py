@@ -143,7 +143,7 @@ def test_removing_a_keyframe_re_derives_the_frames_it_anchored_in_one_undo_step(
         c.propagate("fill")
     frames = c.project.tracks[1].frames
     assert c.project.tracks[1].keyframes() == [0, 20, 40] and len(frames) == 132
-    filled = {f: l.box for f, l in frames.items()}
+    filled = {f: label.box for f, label in frames.items()}
     c.seek(20)
     with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
         key(window, "Shift+Delete")
@@ -153,7 +153,7 @@ def test_removing_a_keyframe_re_derives_the_frames_it_anchored_in_one_undo_step(
     assert all(frames[f].box != (100.0, 100.0, 80.0, 80.0) for f in range(1, 40))  # nothing follows it now
     key(window, "Ctrl+Z")  # the removal and the re-derivation are one step
     frames = c.project.tracks[1].frames
-    assert frames[20].is_keyframe and {f: l.box for f, l in frames.items()} == filled
+    assert frames[20].is_keyframe and {f: label.box for f, label in frames.items()} == filled
 
 
 def test_removing_the_only_keyframe_takes_what_was_tracked_from_it(make_window, demo_video, qtbot):

@@ -60,7 +60,7 @@ def test_a_correction_on_imported_labels_retracks_nothing(make_window, tmp_path,
     qtbot.wait(200)  # a run would have started by now
     frames = c.project.tracks[1].frames
     assert frames[20].provenance is Provenance.MANUAL and frames[20].box[0] > before[20].box[0] + 5
-    assert {f: l for f, l in frames.items() if f != 20} == {f: l for f, l in before.items() if f != 20}
+    assert {f: label for f, label in frames.items() if f != 20} == {f: label for f, label in before.items() if f != 20}
     assert started == [] and not c.busy
 
 

@@ -136,7 +136,7 @@ def test_sigkill_at_random_moments_during_save_always_leaves_a_whole_file(tmp_pa
     rng = random.Random(20261125)
     seen_generations: set[int] = set()
     start = 0
-    for attempt in range(8):
+    for _ in range(8):
         process = subprocess.Popen([sys.executable, "-c", SAVING_FOREVER, str(path), str(start)], cwd=PROJECT_ROOT,
                                    stdout=subprocess.PIPE, text=True)
         assert process.stdout.readline().strip() == "ready"

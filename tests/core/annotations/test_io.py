@@ -33,7 +33,8 @@ flags = st.builds(
 @st.composite
 def frame_labels(draw: st.DrawFn) -> FrameLabel:
     label_flags = draw(flags)
-    box = None if label_flags.absent and draw(st.booleans()) else (draw(finite), draw(finite), draw(positive), draw(positive))
+    box = (None if label_flags.absent and draw(st.booleans())
+           else (draw(finite), draw(finite), draw(positive), draw(positive)))
     cues = {name: draw(st.none() | finite) for name in ("distractor", "disagreement", "box_spread")}
     return FrameLabel(box, draw(st.sampled_from(list(Provenance))), draw(st.none() | finite), label_flags, **cues)
 
@@ -89,9 +90,11 @@ def test_any_project_round_trips_exactly(project: Project) -> None:
 def sample_project() -> Project:
     track = Track(1, "cyclist 自行车", "#e6194b")
     track.frames[0] = FrameLabel((0.1, 0.2, 10.333333333333334, 5e-324), Provenance.MANUAL)
-    track.frames[3] = FrameLabel((1.0, 2.0, 3.0, 4.0), Provenance.TRACKED, 0.30000000000000004, Flags(occluded=True, cover=3))
+    track.frames[3] = FrameLabel((1.0, 2.0, 3.0, 4.0), Provenance.TRACKED, 0.30000000000000004,
+                                 Flags(occluded=True, cover=3))
     track.frames[4] = FrameLabel(None, Provenance.INTERPOLATED, None, Flags(absent=True))
-    return Project(MediaRef("/data/vidéo 1.mp4", "video", 10, 640, 272, 25.0, "sha1:abc"), {1: track}, ["object", "cyclist 自行车"], 2, {"by": "me"})
+    return Project(MediaRef("/data/vidéo 1.mp4", "video", 10, 640, 272, 25.0, "sha1:abc"), {1: track},
+                   ["object", "cyclist 自行车"], 2, {"by": "me"})
 
 
 def test_file_is_versioned_readable_json(tmp_path: Path) -> None:
@@ -210,7 +213,9 @@ def test_malformed_files_raise_one_sentence_naming_the_field(tmp_path: Path, edi
 
 def test_invalid_json_nan_literals_and_missing_files(tmp_path: Path) -> None:
     (tmp_path / "half.json").write_bytes(project_to_bytes(sample_project())[:50])
-    (tmp_path / "nan.json").write_text(project_to_bytes(sample_project()).decode().replace("0.30000000000000004", "NaN"))
-    for name, phrase in [("half.json", "not valid JSON"), ("nan.json", "not valid JSON"), ("none.json", "does not exist")]:
+    saved = project_to_bytes(sample_project()).decode()
+    (tmp_path / "nan.json").write_text(saved.replace("0.30000000000000004", "NaN"))
+    cases = [("half.json", "not valid JSON"), ("nan.json", "not valid JSON"), ("none.json", "does not exist")]
+    for name, phrase in cases:
         with pytest.raises(FormatError, match=phrase):
             load_project(tmp_path / name)

@@ -141,7 +141,8 @@ CRASHING_SCRIPT = textwrap.dedent(
     frame = 0
     while True:  # propagate forever, one journal line per frame, until killed
         frame += 1
-        store.apply_propagated(track.id, {{frame: FrameLabel((float(frame), 1.0, 2.0, 3.0), Provenance.TRACKED, 0.5)}}, join=run)
+        label = FrameLabel((float(frame), 1.0, 2.0, 3.0), Provenance.TRACKED, 0.5)
+        store.apply_propagated(track.id, {{frame: label}}, join=run)
         print(frame, flush=True)
     """
 )
@@ -169,4 +170,5 @@ def test_sigkill_mid_propagation_loses_nothing_that_was_applied(tmp_path: Path) 
     # every frame applied before the kill is there, in order, with its box: a contiguous prefix
     assert sorted(frames) == list(range(len(frames)))
     assert len(frames) - 1 >= last_reported
-    assert frames[0].is_keyframe and frames[last_reported] == FrameLabel((float(last_reported), 1.0, 2.0, 3.0), Provenance.TRACKED, 0.5)
+    expected = FrameLabel((float(last_reported), 1.0, 2.0, 3.0), Provenance.TRACKED, 0.5)
+    assert frames[0].is_keyframe and frames[last_reported] == expected

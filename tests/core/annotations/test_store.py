@@ -177,7 +177,8 @@ def test_relabel_from_splits_and_relabels_the_rest(store: AnnotationStore) -> No
 
 @pytest.mark.parametrize(
     "box",
-    [(1.0, 2.0, 0.0, 5.0), (1.0, 2.0, 5.0, -1.0), (math.nan, 0.0, 5.0, 5.0), (0.0, 0.0, math.inf, 5.0), (1.0, 2.0, 3.0)],
+    [(1.0, 2.0, 0.0, 5.0), (1.0, 2.0, 5.0, -1.0), (math.nan, 0.0, 5.0, 5.0), (0.0, 0.0, math.inf, 5.0),
+     (1.0, 2.0, 3.0)],
 )
 def test_bad_boxes_raise_box_error(store: AnnotationStore, box: tuple) -> None:
     track = store.add_track()

@@ -51,9 +51,10 @@ def test_table_puts_trackers_side_by_side_and_writes_plots(capsys, seqs_dir, nan
                            "--only", "Man", "--max-frames", "20", "--plots", plots)
     assert code == 0
     lines = out.splitlines()
-    assert any(l.startswith("Man") and "NanoTrack v2" in l for l in lines)
-    assert any(l.startswith("mean") and "identity" in l for l in lines)
-    header = next(l for l in lines if l.startswith("sequence") and "identity" in l and "NanoTrack v2" in l)
+    assert any(line.startswith("Man") and "NanoTrack v2" in line for line in lines)
+    assert any(line.startswith("mean") and "identity" in line for line in lines)
+    header = next(line for line in lines
+                  if line.startswith("sequence") and "identity" in line and "NanoTrack v2" in line)
     assert header  # the side-by-side table has one column per tracker
     if "kcf" not in available_peers():
         assert "KCF skipped" in err

@@ -24,7 +24,8 @@ def test_import_then_export_otb_sequence_as_coco_vid_keeps_every_box(seqs_dir: P
     data = json.loads((tmp_path / "vid" / "annotations.json").read_text())
     assert len(data["annotations"]) == 134
     first = (seqs_dir / "Man" / "groundtruth_rect.txt").read_text().splitlines()[0].split(",")
-    assert data["annotations"][0]["bbox"] == [float(first[0]) - 1, float(first[1]) - 1, float(first[2]), float(first[3])]
+    x, y, w, h = (float(v) for v in first[:4])
+    assert data["annotations"][0]["bbox"] == [x - 1, y - 1, w, h]
     assert "Exported 1 tracks as coco-vid" in capsys.readouterr().err
 
 
@@ -32,7 +33,8 @@ def test_export_with_images_shows_progress_and_reimports_exactly(seqs_dir: Path,
                                                                   capsys: pytest.CaptureFixture) -> None:
     project = import_project(seqs_dir / "Man", "otb")
     save(project, tmp_path / "p.json")
-    assert main(["export", str(tmp_path / "p.json"), "--format", "otb", "--out", str(tmp_path / "otb"), "--images"]) == 0
+    out = str(tmp_path / "otb")
+    assert main(["export", str(tmp_path / "p.json"), "--format", "otb", "--out", out, "--images"]) == 0
     assert "\rwriting frames [" in capsys.readouterr().err
     assert len(list((tmp_path / "otb" / "Man" / "img").glob("*.jpg"))) == 134
     assert main(["import", str(tmp_path / "otb"), "--format", "otb", "--out", str(tmp_path / "back.json")]) == 0

@@ -130,7 +130,8 @@ def test_foreign_coco_image_set_makes_one_track_per_annotation(coco128_dir: Path
     assert len(project.tracks) == 929
     assert all(len(t.frames) == 1 for t in project.tracks.values())
     track = project.tracks[1]
-    assert track.label == "bowl" and track.frames == {0: FrameLabel((1.08, 187.69, 611.59, 285.84), Provenance.IMPORTED)}
+    assert track.label == "bowl"
+    assert track.frames == {0: FrameLabel((1.08, 187.69, 611.59, 285.84), Provenance.IMPORTED)}
     assert project.media.frame_count == 128
 
 

@@ -232,7 +232,8 @@ def test_random_projects_round_trip_exactly(track_frames, fmt, tmp_path_factory)
 def test_one_based_shift_is_exact_for_awkward_floats() -> None:
     from core.formats.text import format_one_based, parse_float
 
-    for value in [0.1, 0.3, 1e-300, 1.3114270853337279e-164, 5e-324, -0.0, 123456.789, 2.0**53 + 2, 1e300, -1e-7, 0.30000000000000004]:
+    for value in [0.1, 0.3, 1e-300, 1.3114270853337279e-164, 5e-324, -0.0, 123456.789, 2.0**53 + 2, 1e300, -1e-7,
+                  0.30000000000000004]:
         text = format_one_based(value)
         back = parse_float(text, "x", one_based=True)
         assert back == value and math.copysign(1, back) == math.copysign(1, value) or value == 0

@@ -145,6 +145,6 @@ def test_each_export_wrote_only_inside_its_own_folder(exported) -> None:
 def test_a_symlink_planted_in_the_export_folder_is_not_followed(exported) -> None:
     assert sorted(p.name for p in exported["planted"].iterdir()) == ["keep.txt"]
     assert (exported["planted"] / "keep.txt").read_text() == "must stay alone"
-    for fmt, index in exported["traps"].items():
+    for index in exported["traps"].values():
         trap_result: CliResult = exported["results"][index]
         assert_one_line_error(trap_result, "export", "outside the export folder")

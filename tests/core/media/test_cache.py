@@ -139,7 +139,8 @@ def test_closed_cache_refuses_reads_and_stops_its_thread() -> None:
 def test_long_playback_loops_keep_memory_bounded(videos_dir: Path) -> None:
     """Loop the 720p video 20 times forward and backward through one cache: bytes never exceed the bound."""
     bound = 24 * 1280 * 720 * 3
-    with open_media(videos_dir / "bigbuckbunny.mp4") as source, FrameCache(source, max_bytes=bound, read_ahead=8) as cache:
+    with (open_media(videos_dir / "bigbuckbunny.mp4") as source,
+          FrameCache(source, max_bytes=bound, read_ahead=8) as cache):
         count = source.info.frame_count
         for loop in range(20):
             order = range(count) if loop % 2 == 0 else range(count - 1, -1, -1)

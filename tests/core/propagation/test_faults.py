@@ -88,7 +88,8 @@ def test_tracker_raising_mid_run_keeps_the_frames_done_and_the_next_run_works(tm
             frames = store.project.tracks[track_id].frames
             assert sorted(frames) == list(range(17))
             assert frames[0] == keyframes[track_id][0]
-            assert all(frames[f].provenance is Provenance.TRACKED and frames[f].box[0] == keyframes[track_id][0].box[0] + f
+            start_x = keyframes[track_id][0].box[0]
+            assert all(frames[f].provenance is Provenance.TRACKED and frames[f].box[0] == start_x + f
                        for f in range(1, 17))
         _assert_journal_matches(store)  # a crash right now would lose nothing either
 
@@ -120,12 +121,13 @@ def test_cancel_at_random_moments_again_and_again_with_three_tracks(tmp_path: Pa
     video = write_video(tmp_path / "clip.mp4", FRAMES)
     store = _session(tmp_path, video, FRAMES, tracks=3)
     store.set_frame(2, 35, FrameLabel((50.0, 20.0, 16.0, 16.0), Provenance.MANUAL))  # track 2 stops here
-    manual = {(t, f): l for t, tr in store.project.tracks.items() for f, l in tr.frames.items() if l.is_keyframe}
+    manual = {(t, f): label for t, tr in store.project.tracks.items()
+              for f, label in tr.frames.items() if label.is_keyframe}
     rng = random.Random(1125)
     tracker = IdentityTracker()
     ran: list[tuple[str, int]] = []
     with open_media(video) as source:
-        for attempt in range(14):
+        for _ in range(14):
             direction = rng.choice(["forward", "backward", "fill"])
             labelled = sorted(set().union(*(store.project.tracks[t].frames for t in (1, 2, 3))))
             start = rng.choice(labelled) if direction != "fill" else rng.randrange(0, FRAMES)
@@ -134,8 +136,9 @@ def test_cancel_at_random_moments_again_and_again_with_three_tracks(tmp_path: Pa
             cancel = CancelToken()
             cancel_after = rng.choice([0, 1, 2, rng.randrange(3, 40)])
             seen_after_cancel = []
+            steps: list[int] = []
 
-            def on_step(step, cancel=cancel, cancel_after=cancel_after, seen=seen_after_cancel):
+            def on_step(step, cancel=cancel, cancel_after=cancel_after, seen=seen_after_cancel, steps=steps):
                 if cancel.cancelled:
                     seen.append(step.frame)
                 if len(steps) >= cancel_after:
@@ -143,7 +146,6 @@ def test_cancel_at_random_moments_again_and_again_with_three_tracks(tmp_path: Pa
                     cancel.cancel()  # a second press must be harmless
                 steps.append(step.frame)
 
-            steps: list[int] = []
             if cancel_after == 0:
                 cancel.cancel()
             _run(store, source, tracker, PropagationRequest(ids, direction, start), cancel, on_step)

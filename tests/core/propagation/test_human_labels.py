@@ -49,7 +49,7 @@ def run(project: Project, request: PropagationRequest, count: int = COUNT) -> se
 
 
 def human(project: Project) -> dict[int, FrameLabel]:
-    return {f: l for f, l in project.tracks[1].frames.items() if l.is_human}
+    return {f: label for f, label in project.tracks[1].frames.items() if label.is_human}
 
 
 @pytest.mark.parametrize("request_args, written", [
@@ -75,7 +75,8 @@ def test_a_correction_on_imported_labels_retracks_nothing_past_the_next_human_la
     request = repropagation_request(project, 1, 12)
     assert (request.direction, request.stop_frame) == ("fill", 13)
     assert run(project, request) == set()
-    assert {f: l for f, l in human(project).items() if f != 12} == {f: l for f, l in before.items() if f != 12}
+    assert ({f: label for f, label in human(project).items() if f != 12}
+            == {f: label for f, label in before.items() if f != 12})
 
     project = imported_project(range(0, 10), range(20, 30))
     for f in range(10, 20):

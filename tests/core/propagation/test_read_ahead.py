@@ -35,7 +35,8 @@ def project_with_keyframes(source: SeekCountingSource, *frames: int) -> Project:
 def run(project: Project, source: SeekCountingSource, request: PropagationRequest, read_ahead: int) -> dict:
     labels: dict[int, FrameLabel] = {}
     for step in propagate(project, source, IdentityTracker(), request, read_ahead=read_ahead):
-        labels.update({step.frame: label for label in step.labels.values()})
+        for label in step.labels.values():  # one track: at most one label a step
+            labels[step.frame] = label
     return labels
 
 

@@ -219,7 +219,7 @@ def test_prepared_network_gives_the_same_outputs_as_the_plain_one(tracker, car4)
         warnings.simplefilter("ignore")
         plain = load_model("lite", "cpu")  # the same shipped weights, nothing prepared
     assert tracker.inference_prep.traced and tracker.inference_prep.channels_last
-    frame, box = car4[0][0], car4[1]
+    frame = car4[0][0]
     crop = torch.from_numpy(frame[:255, :255].copy()).permute(2, 0, 1)[None].float()
     template = torch.from_numpy(cv2.resize(frame[40:200, 60:220], (127, 127))).permute(2, 0, 1)[None].float()
     template_box = torch.tensor([[30.0, 30.0, 97.0, 97.0]])

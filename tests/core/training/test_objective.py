@@ -22,7 +22,8 @@ def net():
 def tiny(train_dir, tmp_path_factory):
     data_config = DataConfig(sources=(DataSource(str(train_dir), only=("Gull1", "BMX3")),), negative_fraction=0.3)
     cache_dir = tmp_path_factory.mktemp("features")
-    config = TrainConfig(seed=9, data=data_config, cache=CacheConfig(enabled=True, pairs=6, dir=str(cache_dir), batch_size=4))
+    cache = CacheConfig(enabled=True, pairs=6, dir=str(cache_dir), batch_size=4)
+    config = TrainConfig(seed=9, data=data_config, cache=cache)
     data = load_training_data(data_config)
     return config, PairSampler(data, data_config, config.augment, seed=config.seed)
 
@@ -59,7 +60,8 @@ def test_cached_features_give_the_same_outputs_as_the_full_network(net, tiny):
 def test_cache_key_changes_with_what_shapes_the_features(net, tiny):
     config, _ = tiny
     import dataclasses
-    assert cache_key(config, net) == cache_key(dataclasses.replace(config, optim=dataclasses.replace(config.optim, lr=1.0)), net)
+    other_lr = dataclasses.replace(config, optim=dataclasses.replace(config.optim, lr=1.0))
+    assert cache_key(config, net) == cache_key(other_lr, net)
     assert cache_key(config, net) != cache_key(dataclasses.replace(config, seed=10), net)
     assert cache_key(config, net) != cache_key(
         dataclasses.replace(config, augment=dataclasses.replace(config.augment, flip=0.0)), net)

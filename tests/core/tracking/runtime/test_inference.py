@@ -114,7 +114,7 @@ def test_batched_targets_match_the_plain_net_one_by_one(trackers, car4):
     mine = [fast.init_target(frames[0], b) for b in boxes]
     theirs = [plain.init_target(frames[0], b) for b in boxes]
     got = fast.track_many(frames[1], mine)
-    for state, want_state, result in zip(mine, theirs, got):
+    for want_state, result in zip(theirs, got):
         (want,) = plain.track_many(frames[1], [want_state])
         assert_same_result(result, want)
 
