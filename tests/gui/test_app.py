@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6 import QtCore, QtWidgets
 from PySide6.QtTest import QTest
+from support.gui import draw_box
 
 from core.annotations.model import Provenance
 from core.errors import ModelError
@@ -29,13 +30,6 @@ def demo(demo_video: Path) -> Path:
 def make_window(qtbot):
     with window_maker(qtbot, AppSettings, size=(1280, 820), focus=True) as make:
         yield make
-
-
-def draw(window: MainWindow, box) -> None:
-    """Press the draw key and drag the box on the frame with the mouse."""
-    key(window, "N")
-    x, y, w, h = box
-    drag(window.view, window.view.viewport_point(x, y), window.view.viewport_point(x + w, y + h))
 
 
 def run_and_wait(qtbot, window: MainWindow, sequence: str) -> bool:
@@ -62,7 +56,7 @@ def test_opening_the_demo_video_shows_its_first_frame(make_window, demo):
 
 def test_drawing_with_the_mouse_creates_a_manual_keyframe(make_window, demo):
     window = make_window(path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     project = window.controller.project
     assert list(project.tracks) == [1]
     label = project.tracks[1].frames[0]
@@ -74,7 +68,7 @@ def test_drawing_with_the_mouse_creates_a_manual_keyframe(make_window, demo):
 
 def test_moving_a_box_with_the_mouse_makes_it_a_keyframe(make_window, demo, qtbot):
     window = make_window(path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     run_and_wait(qtbot, window, "F")
     key(window, "Home")
     key(window, "Right")
@@ -90,7 +84,7 @@ def test_moving_a_box_with_the_mouse_makes_it_a_keyframe(make_window, demo, qtbo
 # --- propagation ------------------------------------------------------------------------------
 def test_propagate_key_fills_later_frames_in_the_worker_and_the_view_follows(make_window, demo, qtbot):
     window = make_window(path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     cancelled = run_and_wait(qtbot, window, "F")
     assert not cancelled
     frames = window.controller.project.tracks[1].frames
@@ -105,7 +99,7 @@ def test_propagate_key_fills_later_frames_in_the_worker_and_the_view_follows(mak
 def test_escape_cancels_within_one_frame_and_keeps_what_was_done(make_window, demo, qtbot):
     tracker = SlowIdentityTracker(delay=0.05)
     window = make_window(tracker=tracker, path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     with qtbot.waitSignal(window.controller.propagationFinished, timeout=WAIT_MS) as blocker:
         key(window, "F")
         qtbot.waitUntil(lambda: tracker.frames_tracked >= 5, timeout=WAIT_MS)
@@ -123,7 +117,7 @@ def test_escape_cancels_within_one_frame_and_keeps_what_was_done(make_window, de
 def test_correction_repropagates_only_up_to_the_next_keyframe_and_undoes_in_one_step(make_window, demo, qtbot):
     window = make_window(path=demo)
     c = window.controller
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     run_and_wait(qtbot, window, "F")
     c.seek(80)
     with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
@@ -146,7 +140,7 @@ def test_correction_repropagates_only_up_to_the_next_keyframe_and_undoes_in_one_
 
 def test_flag_keys_mark_absent_and_occluded(make_window, demo):
     window = make_window(path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     key(window, "O")
     assert window.controller.project.tracks[1].frames[0].flags.occluded
     key(window, "Right")
@@ -160,7 +154,7 @@ def test_flag_keys_mark_absent_and_occluded(make_window, demo):
 # --- overlays, timeline -----------------------------------------------------------------------
 def test_overlay_shows_the_response_map_on_the_search_region(make_window, demo, qtbot):
     window = make_window(tracker=MapsTracker(), path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     run_and_wait(qtbot, window, "F")
     overlay = window.overlay
     assert overlay.isVisible() and overlay.image is not None and overlay.values.max() > 0.4
@@ -183,7 +177,7 @@ def test_overlay_shows_the_response_map_on_the_search_region(make_window, demo, 
 
 def test_timeline_marks_low_confidence_frames_and_keys_jump_to_them(make_window, demo, qtbot):
     window = make_window(tracker=MapsTracker(), path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     run_and_wait(qtbot, window, "F")
     low = window.timeline.low_frames
     assert low == list(range(10, 132, 10))
@@ -213,7 +207,7 @@ def test_worker_error_is_one_message_and_the_worker_stays_ready(make_window, dem
         return IdentityTracker()
 
     window = make_window(tracker=factory, path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     assert run_and_wait(qtbot, window, "F") is True
     assert window.last_error == "The weights file siamcross-lite.pt is truncated."
     assert window.controller.project.tracks[1].frames[0].is_keyframe  # no edit lost
@@ -228,7 +222,7 @@ def test_worker_error_is_one_message_and_the_worker_stays_ready(make_window, dem
 
 def test_opening_a_broken_file_shows_one_sentence_and_keeps_the_project(make_window, demo, tmp_path):
     window = make_window(path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     window.controller.session.dirty = False  # skip the save question
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video at all")
@@ -241,7 +235,7 @@ def test_save_export_and_reopen_round_trip(make_window, demo, qtbot, tmp_path):
     from pycocotools.coco import COCO
 
     window = make_window(path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     run_and_wait(qtbot, window, "F")
     window.controller.update_track(1, label="rabbit")
     saved = window.controller.save(tmp_path / "demo.json")
@@ -259,9 +253,9 @@ def test_save_export_and_reopen_round_trip(make_window, demo, qtbot, tmp_path):
 
 def test_a_crashed_session_is_recovered_from_the_autosave_journal(make_window, demo, qtbot):
     first = make_window(path=demo)
-    draw(first, (400, 200, 300, 250))
+    draw_box(first, (400, 200, 300, 250))
     key(first, "Right")
-    draw(first, (420, 210, 300, 250))
+    draw_box(first, (420, 210, 300, 250))
     first.controller.abandon()  # the process dies: no save, journal left behind
     first.controller.session.store = None
     second = make_window()
@@ -277,7 +271,7 @@ def test_a_crashed_session_is_recovered_from_the_autosave_journal(make_window, d
 # --- track list ----------------------------------------------------------------------------------
 def test_track_list_renames_hides_and_deletes_through_the_store(make_window, demo, qtbot):
     window = make_window(path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     key(window, "Ctrl+N")
     drag(window.view, window.view.viewport_point(100, 100), window.view.viewport_point(200, 220))
     assert sorted(window.controller.project.tracks) == [1, 2]
@@ -324,7 +318,7 @@ def test_real_siamcross_tracker_end_to_end(make_window, demo, qtbot):
     """The real lite tracker over the last 20 frames: tracked boxes and a non-empty heat map."""
     window = make_window(tracker=lambda model, device: _real_tracker(), path=demo)
     window.controller.seek(111)
-    draw(window, (560, 300, 240, 300))
+    draw_box(window, (560, 300, 240, 300))
     assert not run_and_wait(qtbot, window, "F")
     frames = window.controller.project.tracks[1].frames
     assert sorted(frames) == list(range(111, 132))
@@ -375,7 +369,7 @@ def test_space_plays_at_the_video_rate_and_stops(make_window, demo, qtbot):
 
 def test_settings_change_the_threshold_and_the_shortcut_list_shows_every_action(make_window, demo, qtbot):
     window = make_window(tracker=MapsTracker(), path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     run_and_wait(qtbot, window, "F")
     assert len(window.timeline.low_frames) == 13
     window.apply_settings(window.settings.with_(score_threshold=0.95))
@@ -409,7 +403,7 @@ def test_correcting_while_a_run_is_going_cancels_it_and_repropagates_from_the_co
     tracker = SlowIdentityTracker(delay=0.02)
     window = make_window(tracker=tracker, path=demo)
     c = window.controller
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS) as blocker:
         key(window, "F")
         qtbot.waitUntil(lambda: tracker.frames_tracked >= 3, timeout=WAIT_MS)
@@ -424,7 +418,7 @@ def test_correcting_while_a_run_is_going_cancels_it_and_repropagates_from_the_co
 def test_opening_another_video_mid_run_never_writes_the_old_run_into_the_new_project(make_window, demo, qtbot):
     tracker = SlowIdentityTracker(delay=0.03)
     window = make_window(tracker=tracker, path=demo)
-    draw(window, (400, 200, 300, 250))
+    draw_box(window, (400, 200, 300, 250))
     with qtbot.waitSignal(window.controller.propagationFinished, timeout=WAIT_MS):
         key(window, "F")
         qtbot.waitUntil(lambda: tracker.frames_tracked >= 3, timeout=WAIT_MS)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtTest import QTest
+from support.gui import draw_box
 
 from core.annotations.model import Provenance
 from siamcross_gui.main_window import MainWindow
 from siamcross_gui.settings import AppSettings
-from siamcross_gui.testing import SlowIdentityTracker, activate, click, drag, key, window_maker
+from siamcross_gui.testing import SlowIdentityTracker, activate, click, key, window_maker
 from siamcross_gui.track_list import COL_FRAMES, COL_LABEL, COL_LOCK, COL_NAME
 
 WAIT_MS = 30_000
@@ -24,24 +25,18 @@ def make_window(qtbot):
         yield make
 
 
-def drag_box(window: MainWindow, box) -> None:
-    key(window, "N")
-    x, y, w, h = box
-    drag(window.view, window.view.viewport_point(x, y), window.view.viewport_point(x + w, y + h))
-
-
 def two_keyframes(window: MainWindow, qtbot, first=0, second=40) -> None:
     c = window.controller
     c.seek(first)
-    drag_box(window, BOX)
+    draw_box(window, BOX)
     c.seek(second)
-    drag_box(window, (500.0, 260.0, 200.0, 150.0))
+    draw_box(window, (500.0, 260.0, 200.0, 150.0))
 
 
 # --- track names and the class list ----------------------------------------------------------------
 def test_a_track_is_named_in_the_list_and_the_name_shows_on_its_box(make_window, demo_video, qtbot):
     window = make_window(path=demo_video)
-    drag_box(window, BOX)
+    draw_box(window, BOX)
     table = window.tracks.table
     assert table.horizontalHeaderItem(COL_NAME).text() == "Name"
     table.item(0, COL_NAME).setText("Big Buck")
@@ -53,7 +48,7 @@ def test_a_track_is_named_in_the_list_and_the_name_shows_on_its_box(make_window,
 
 def test_the_class_list_editor_adds_renames_and_removes_classes(make_window, demo_video, qtbot):
     window = make_window(path=demo_video)
-    drag_box(window, BOX)
+    draw_box(window, BOX)
     window.tracks.classes_button.click()
     dialog = window.dialogs.classes_window
     assert dialog.isVisible() and [dialog.list.item(i).text() for i in range(dialog.list.count())] == ["object"]
@@ -84,7 +79,7 @@ def test_the_class_list_editor_adds_renames_and_removes_classes(make_window, dem
 # --- per-track attributes -----------------------------------------------------------------------------
 def test_track_attributes_are_edited_in_a_dialog(make_window, demo_video, qtbot):
     window = make_window(path=demo_video)
-    drag_box(window, BOX)
+    draw_box(window, BOX)
     window.tracks.table.selectRow(0)
     qtbot.waitUntil(lambda: window.tracks.attributes_button.isEnabled(), timeout=5000)
     window.tracks.attributes_button.click()
@@ -108,7 +103,7 @@ def test_track_attributes_are_edited_in_a_dialog(make_window, demo_video, qtbot)
 def test_a_locked_track_is_not_changed_by_edits_or_propagation(make_window, demo_video, qtbot):
     window = make_window(path=demo_video)
     c = window.controller
-    drag_box(window, BOX)
+    draw_box(window, BOX)
     before = dict(c.project.tracks[1].frames)
     window.tracks.table.item(0, COL_LOCK).setCheckState(QtCore.Qt.CheckState.Checked)
     assert c.project.tracks[1].locked
@@ -137,7 +132,7 @@ def test_removing_a_keyframe_re_derives_the_frames_it_anchored_in_one_undo_step(
     c = window.controller
     two_keyframes(window, qtbot, 0, 40)
     c.seek(20)
-    drag_box(window, (100.0, 100.0, 80.0, 80.0))  # a third keyframe in between
+    draw_box(window, (100.0, 100.0, 80.0, 80.0))  # a third keyframe in between
     with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
         c.seek(0)
         c.propagate("fill")
@@ -159,7 +154,7 @@ def test_removing_a_keyframe_re_derives_the_frames_it_anchored_in_one_undo_step(
 def test_removing_the_only_keyframe_takes_what_was_tracked_from_it(make_window, demo_video, qtbot):
     window = make_window(path=demo_video)
     c = window.controller
-    drag_box(window, BOX)
+    draw_box(window, BOX)
     with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
         c.propagate("forward", stop_frame=10)
     key(window, "Home")  # the view followed the run to frame 11
@@ -193,7 +188,7 @@ def test_interpolate_fills_between_keyframes_linearly_without_the_tracker(make_w
 def test_each_track_has_its_own_timeline_row_and_a_click_selects_it(make_window, demo_video, qtbot):
     window = make_window(path=demo_video)
     c = window.controller
-    drag_box(window, BOX)
+    draw_box(window, BOX)
     c.seek(50)
     c.draw_box((100.0, 100.0, 120.0, 90.0), new_track=True)
     with qtbot.waitSignal(c.propagationFinished, timeout=WAIT_MS):
@@ -281,10 +276,10 @@ def test_the_track_list_shows_adaptation_and_undo_and_settings_take_it_back(make
     window = make_window(tracker=SlowIdentityTracker(delay=0.0), path=demo_video)
     window.apply_settings(window.settings.with_(adapt=True))  # off by default
     frames = window.tracks.table.item
-    drag_box(window, BOX)
+    draw_box(window, BOX)
     assert "adapted" not in frames(0, COL_FRAMES).text() and "one keyframe" in frames(0, COL_FRAMES).toolTip()
     window.controller.seek(40)
-    drag_box(window, (500.0, 260.0, 200.0, 150.0))
+    draw_box(window, (500.0, 260.0, 200.0, 150.0))
     qtbot.waitUntil(lambda: "adapted ×2" in frames(0, COL_FRAMES).text(), timeout=5000)
     key(window, "Ctrl+Z")  # undoing the keyframe undoes what it taught
     qtbot.waitUntil(lambda: "adapted" not in frames(0, COL_FRAMES).text(), timeout=5000)

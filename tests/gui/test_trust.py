@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
+from support.gui import drag_box
 
 from core.annotations.model import Provenance
 from core.tracking.result import ResponseMaps
 from siamcross_gui.main_window import MainWindow
 from siamcross_gui.settings import AppSettings
-from siamcross_gui.testing import MapsTracker, drag, key, window_maker
+from siamcross_gui.testing import MapsTracker, key, window_maker
 
 WAIT_MS = 30_000
 BOX = (400.0, 200.0, 300.0, 250.0)
@@ -26,11 +27,6 @@ BOX = (400.0, 200.0, 300.0, 250.0)
 def make_window(qtbot):
     with window_maker(qtbot, AppSettings, size=(1280, 820), focus=True) as make:
         yield make
-
-
-def drag_box(window: MainWindow, box) -> None:
-    x, y, w, h = box
-    drag(window.view, window.view.viewport_point(x, y), window.view.viewport_point(x + w, y + h))
 
 
 def run_and_wait(qtbot, window: MainWindow, sequence: str) -> None:
