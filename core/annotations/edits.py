@@ -8,6 +8,7 @@ and uniform is what makes undo, redo and recovery the same code path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .model import FrameLabel, Project, Track
 
@@ -66,8 +67,8 @@ class ProjectOp:
     """A project-level field changes: "next_track_id" (int) or "classes" (tuple of str)."""
 
     name: str
-    before: object
-    after: object
+    before: Any  # the field's type, which the name decides (None: not recorded)
+    after: Any
 
     def inverse(self) -> ProjectOp:
         return ProjectOp(self.name, self.after, self.before)
@@ -116,9 +117,9 @@ def apply_op(project: Project, op: Op) -> None:
         else:
             project.reviewed.discard(op.frame)
     elif op.name == "next_track_id":
-        project.next_track_id = int(op.after)  # type: ignore[arg-type]
+        project.next_track_id = int(op.after)
     elif op.name == "classes":
-        project.classes = list(op.after)  # type: ignore[call-overload]
+        project.classes = list(op.after)
     else:
         raise ValueError(f"unknown project op {op.name!r}")
 

@@ -188,7 +188,7 @@ def label_from_dict(data: Any, where: str, reader: _Reader | None = None) -> Fra
     if box is None and not flags.absent:
         raise r.fail(f"{where}.box", "may be null only when absent is true")
     return FrameLabel(box=box, provenance=provenance, score=score, flags=flags, corrected_from=corrected_from,
-                      **cues)  # type: ignore[arg-type]
+                      **cues)
 
 
 def _box_from(r: _Reader, value: Any, where: str) -> tuple[float, float, float, float] | None:

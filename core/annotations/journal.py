@@ -144,7 +144,7 @@ def op_to_dict(op: Op) -> dict[str, Any]:
         return {"op": "track", "track": op.track_id, "attrs": attrs}
     if isinstance(op, ReviewOp):
         return {"op": "review", "frame": op.frame, "value": bool(op.after)}
-    value = list(op.after) if op.name == "classes" else op.after  # type: ignore[call-overload]
+    value = list(op.after) if op.name == "classes" else op.after
     return {"op": op.name, "value": value}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Any
 
 Box = tuple[float, float, float, float]
 
@@ -81,7 +82,7 @@ class FrameLabel:
     def is_absent(self) -> bool:
         return self.flags.absent or self.box is None
 
-    def with_(self, **changes: object) -> FrameLabel:
+    def with_(self, **changes: Any) -> FrameLabel:
         return replace(self, **changes)
 
 

@@ -335,7 +335,7 @@ def check_box(box: object, frame: int | None = None) -> tuple[float, float, floa
     """A box as 4 floats x, y, w, h; BoxError unless finite with positive width and height."""
     where = f" on frame {frame}" if frame is not None else ""
     try:
-        values = tuple(float(v) for v in box)  # type: ignore[union-attr]
+        values = tuple(float(v) for v in box)  # type: ignore[attr-defined]  # any object: TypeError below
     except (TypeError, ValueError):
         raise BoxError(f"The box{where} is not four numbers x, y, w, h.") from None
     if len(values) != 4:
@@ -344,7 +344,7 @@ def check_box(box: object, frame: int | None = None) -> tuple[float, float, floa
         raise BoxError(f"The box{where} contains a value that is not a finite number.")
     if values[2] <= 0 or values[3] <= 0:
         raise BoxError(f"The box{where} has zero or negative width or height.")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def _check_frame_label(label: FrameLabel, frame: int) -> None:

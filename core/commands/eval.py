@@ -91,7 +91,7 @@ def _our_tracker(model: str, device: str) -> tuple[str, Callable[[], MultiTarget
 
 def _peer_factories(spec: str, peers_dir: Path | None) -> tuple[list[tuple[str, Callable]], list[str]]:
     """Chosen peers as (name, factory), plus notes on those that cannot run here."""
-    notes = []
+    notes: list[str] = []
     if spec.lower() == "none":
         return [], notes
     if spec.lower() == "auto":

@@ -52,7 +52,7 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
         raise BoxError(f"--box '{text}' must be four numbers x,y,w,h separated by commas.")
     if not all(math.isfinite(v) for v in values):
         raise BoxError(f"--box '{text}' contains a value that is not a finite number.")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def read_frames(path: Path, start: int, max_frames: int | None) -> Iterator[tuple[int, np.ndarray]]:

@@ -53,7 +53,7 @@ class _StopFlag:
             except ValueError:  # not the main thread (tests): no handler
                 pass
 
-    def _handle(self, signum, frame) -> None:  # noqa: ARG002
+    def _handle(self, signum, frame) -> None:
         if self.stop:  # second Ctrl-C: stop now
             raise KeyboardInterrupt
         self.stop = True

@@ -130,7 +130,8 @@ def metrics_from_errors(ious: np.ndarray, errors: np.ndarray, norm_errors: np.nd
     ious = np.asarray(ious, dtype=np.float64)
     if len(ious) == 0:
         nan_curve = np.full(len(SUCCESS_THRESHOLDS), np.nan)
-        return SequenceMetrics(0, *([float("nan")] * 7), nan_curve,
+        nan = float("nan")
+        return SequenceMetrics(0, nan, nan, nan, nan, nan, nan, nan, nan_curve,
                                np.full(len(PRECISION_THRESHOLDS), np.nan),
                                np.full(len(NORM_PRECISION_THRESHOLDS), np.nan))
     succ = success_curve(ious)

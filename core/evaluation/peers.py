@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -91,7 +92,7 @@ def available_peers(peers_dir: Path | None = None) -> list[str]:
 class OpenCVTargetState:
     """One target: its own OpenCV tracker and the last box it reported (kept when it fails)."""
 
-    cv_tracker: object
+    cv_tracker: Any  # cv2.Tracker or cv2.legacy.Tracker: the stubs give them no common base
     last_box_xywh: tuple[float, float, float, float]
     lost: bool = False
 
@@ -130,13 +131,13 @@ class OpenCVTracker:
         if reason is not None:
             raise ModelError(f"Peer tracker {self.name} cannot run: {reason}.")
 
-    def _create(self) -> object:
+    def _create(self) -> Any:
         if self.kind.startswith("nano"):
             backbone, neckhead = _nano_files(self.kind, self.peers_dir)
-            params = cv2.TrackerNano_Params()
+            params = cv2.TrackerNano.Params()
             params.backbone = str(backbone)
             params.neckhead = str(neckhead)
-            return cv2.TrackerNano_create(params)
+            return cv2.TrackerNano.create(params)
         factory = _opencv_factory(self.kind)
         assert factory is not None  # checked in __init__
         return factory()
@@ -155,7 +156,8 @@ class OpenCVTracker:
         for state in targets:
             ok, raw_box = state.cv_tracker.update(frame_bgr)
             if ok:
-                state.last_box_xywh = tuple(float(v) for v in raw_box)  # type: ignore[assignment]
+                x, y, w, h = (float(v) for v in raw_box)
+                state.last_box_xywh = (x, y, w, h)
                 score = self._score(state.cv_tracker)
             else:
                 score = 0.0
@@ -164,9 +166,9 @@ class OpenCVTracker:
             results.append(TrackResult(box_xywh=box, score=score))
         return results
 
-    def _score(self, cv_tracker: object) -> float:
+    def _score(self, cv_tracker: Any) -> float:
         if self.kind.startswith("nano"):
-            return float(np.clip(cv_tracker.getTrackingScore(), 0.0, 1.0))  # type: ignore[attr-defined]
+            return float(np.clip(cv_tracker.getTrackingScore(), 0.0, 1.0))
         return 1.0
 
     def __repr__(self) -> str:

@@ -125,12 +125,14 @@ def _stretch_ids(wrong: np.ndarray, groups: np.ndarray, frames: np.ndarray) -> n
     """An id per wrong frame for its stretch of consecutive wrong frames of one run (-1 if right)."""
     ids = np.full(len(wrong), -1)
     order = np.lexsort((frames, groups))
-    current, last_group, last_frame = -1, None, None
+    current = -1
+    last_group: object = None
+    last_frame: int | None = None
     for k in order:
         if not wrong[k]:
             last_group = None
             continue
-        if last_group != groups[k] or frames[k] != last_frame + 1:
+        if last_frame is None or last_group != groups[k] or frames[k] != last_frame + 1:
             current += 1
         ids[k] = current
         last_group, last_frame = groups[k], frames[k]

@@ -59,6 +59,10 @@ def _export_project_json(project: Project, out_dir: Path, **_: object) -> list[P
     return [path]
 
 
+def _validate_project_json(out_dir: Path) -> None:
+    _import_project_json(out_dir)  # reading it back is the check
+
+
 def _import_project_json(src: Path, media: Path | None = None) -> Project:
     path = Path(src) / "project.json" if Path(src).is_dir() else Path(src)
     project = project_json.load(path)
@@ -91,7 +95,7 @@ FORMATS: dict[str, FormatSpec] = {
                       lambda p, o, **k: mot.export_mot(p, o, **k),
                       lambda s, media=None: mot.import_mot(s, media), _validate_mot),
     "project": FormatSpec("project", "SiamCross project JSON", _export_project_json, _import_project_json,
-                          lambda o: _import_project_json(o) and None),
+                          _validate_project_json),
 }
 
 
@@ -107,9 +111,10 @@ class ExportError(UserError):
 
 
 def _os_reason(error: OSError) -> str:
-    reasons = {errno.ENOTDIR: "part of that path is a file, not a folder", errno.ENOSPC: "the disk is full",
-               errno.EACCES: "the folder is not writable", errno.EPERM: "the folder is not writable",
-               errno.EROFS: "the disk is read-only", errno.EEXIST: "a file is in the way"}
+    reasons: dict[int | None, str] = {
+        errno.ENOTDIR: "part of that path is a file, not a folder", errno.ENOSPC: "the disk is full",
+        errno.EACCES: "the folder is not writable", errno.EPERM: "the folder is not writable",
+        errno.EROFS: "the disk is read-only", errno.EEXIST: "a file is in the way"}
     return reasons.get(error.errno, (error.strerror or type(error).__name__).rstrip(".").lower())
 
 

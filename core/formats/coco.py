@@ -62,7 +62,8 @@ def coco_dict(project: Project, video: bool) -> dict[str, Any]:
     frames = range(frame_count(project)) if video else boxed
     images = [{"id": i + 1, "file_name": frame_file(i), "width": width, "height": height, "frame_id": i,
                **({"video_id": 1} if video else {})} for i in frames]
-    annotations, absent = [], []
+    annotations: list[dict[str, Any]] = []
+    absent: list[dict[str, Any]] = []
     for track in tracks:
         for index, label in sorted(track.frames.items()):
             if label.box is None:
@@ -181,7 +182,7 @@ def _frame_indices(data: CocoFile, video: bool, source: str) -> dict[int, int]:
     if video and len({im.video_id for im in images}) > 1:
         raise FormatError(f"{source}: holds {len({im.video_id for im in images})} videos; a project labels one.")
     if images and all(im.frame_id is not None for im in images):
-        frames = {im.id: im.frame_id for im in images}
+        frames = {im.id: im.frame_id for im in images if im.frame_id is not None}  # all are
         if len(set(frames.values())) != len(frames):
             raise FormatError(f"{source}: two images share a frame_id.")
         return frames

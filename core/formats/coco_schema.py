@@ -121,7 +121,8 @@ def parse_coco(text: str, source: str) -> CocoFile:
         attributes = record.get("attributes", {})
         if not isinstance(attributes, dict):
             raise FormatError(f"{where}: 'attributes' must be an object.")
-        annotations.append(CocoAnnotation(ann_id, image_id, category_id, tuple(float(v) for v in bbox),
+        box = (float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]))
+        annotations.append(CocoAnnotation(ann_id, image_id, category_id, box,
                                           bool(record.get("iscrowd", 0)), instance, attributes))
     extra = data.get("siamcross", {})
     if not isinstance(extra, dict):

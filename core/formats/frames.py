@@ -31,7 +31,7 @@ def list_images(folder: Path) -> list[Path]:
 def frame_reader(source: object) -> tuple[Callable[[int], np.ndarray], Callable[[], None]]:
     """(read, close) for an open FrameSource (not closed here) or a media path."""
     if hasattr(source, "read") and not isinstance(source, (str, Path)):
-        return source.read, lambda: None  # type: ignore[attr-defined]
+        return source.read, lambda: None
     from ..media import open_media
 
     opened = open_media(str(source))

@@ -8,6 +8,7 @@ got10k toolkit and pytracking read it. Provenance and track ids go in the sideca
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -128,7 +129,7 @@ def encode(label: FrameLabel | None) -> tuple[Box | None, dict[str, object]]:
     return label.box, {"absent": absent or cover == 0, "cover": cover, "cut_by_image": label.flags.cut_by_image}
 
 
-def decode(box: Box | None, native: dict[str, object]) -> Flags:
+def decode(box: Box | None, native: dict[str, Any]) -> Flags:
     cover = int(native["cover"])
     absent = bool(native["absent"]) or box is None
     return Flags(absent=absent, occluded=(cover < 8 and not absent) if cover >= 0 else False,

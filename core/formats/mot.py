@@ -171,7 +171,9 @@ def _class_ids(project) -> dict[str, int]:
 
 
 def _row_for(track, frame: int, label: FrameLabel, class_ids: dict[str, int]) -> MotRow:
-    return MotRow(frame, track.id, tuple(float(v) for v in label.box), 1.0, class_ids[track.label],
+    assert label.box is not None  # rows are made for labels with a box only
+    x, y, w, h = label.box
+    return MotRow(frame, track.id, (float(x), float(y), float(w), float(h)), 1.0, class_ids[track.label],
                   visibility_of(label))
 
 
@@ -242,13 +244,13 @@ def import_mot(src: Path, media: Path | None = None):
     for key, row in sorted(by_key.items()):
         if key in used:
             continue
-        track = project.tracks.get(row.track_id)
-        if track is None:
-            label = names.get(row.class_id, "object" if row.class_id == 1 else f"class{row.class_id}")
-            track = project.tracks[row.track_id] = Track(row.track_id, label)
-            if label not in project.classes:
-                project.classes.append(label)
-        track.frames[row.frame] = FrameLabel(row.box, Provenance.IMPORTED, None, flags_of(row.visibility))
+        row_track = project.tracks.get(row.track_id)
+        if row_track is None:
+            class_name = names.get(row.class_id, "object" if row.class_id == 1 else f"class{row.class_id}")
+            row_track = project.tracks[row.track_id] = Track(row.track_id, class_name)
+            if class_name not in project.classes:
+                project.classes.append(class_name)
+        row_track.frames[row.frame] = FrameLabel(row.box, Provenance.IMPORTED, None, flags_of(row.visibility))
     project.next_track_id = max([project.next_track_id, *[t + 1 for t in project.tracks]])
     if media is not None:
         project.media = media_ref_for(Path(media))

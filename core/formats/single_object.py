@@ -9,7 +9,7 @@ the files still hold what it encodes to.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 
@@ -53,7 +53,9 @@ def track_to_sequence(track: Track, n: int, fmt: ModuleType, name: str) -> Seque
         for key, value in native.items():
             columns[key][i] = value
     label = " ".join(track.label.split()) or "object"  # GOT-10k's toolkit cannot read an empty value
-    return Sequence(name=name, boxes=boxes, meta={"object_class": label, "label": label}, **columns)
+    return Sequence(name=name, boxes=boxes, meta={"object_class": label, "label": label},
+                    absent=columns["absent"], occluded=columns["occluded"], out_of_view=columns["out_of_view"],
+                    cut_by_image=columns["cut_by_image"], cover=columns["cover"])
 
 
 def _normal(value: object) -> object:
@@ -64,15 +66,20 @@ def _normal(value: object) -> object:
 
 def row_of(seq: Sequence, i: int, carried: tuple[str, ...]) -> Row:
     box = seq.boxes[i]
-    box_tuple = tuple(float(v) for v in box) if np.isfinite(box).all() else None
+    box_tuple = _floats(box) if np.isfinite(box).all() else None
     return box_tuple, tuple(_normal(getattr(seq, key)[i]) for key in carried)
+
+
+def _floats(box: Iterable[float]) -> Box:
+    x, y, w, h = (float(v) for v in box)
+    return x, y, w, h
 
 
 def encoded_row(label: FrameLabel | None, fmt: ModuleType) -> Row:
     box, native = fmt.encode(label)
     if box is not None and not (all(math.isfinite(v) for v in box) and box[2] > 0 and box[3] > 0):
         box = None  # what a zero-size box reads back as
-    return (tuple(float(v) for v in box) if box is not None else None), tuple(_normal(native[k]) for k in fmt.CARRIED)
+    return (_floats(box) if box is not None else None), tuple(_normal(native[k]) for k in fmt.CARRIED)
 
 
 def sequence_paths(project: Project, fmt: ModuleType) -> list[tuple[Track, tuple[str, ...]]]:

@@ -177,10 +177,16 @@ def parse_label_column(text: str, source: str, *, low: int, high: int, one_line:
     return np.asarray(values, dtype=np.int64)
 
 
+class _CaseKeepingParser(configparser.ConfigParser):
+    """Keeps key case (imWidth, seqLength): ConfigParser lower-cases keys by default."""
+
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
 def parse_ini(text: str, source: str, section: str) -> dict[str, str]:
     """`key: value` lines under [section] (GOT-10k meta_info.ini, MOT seqinfo.ini)."""
-    parser = configparser.ConfigParser(interpolation=None, delimiters=(":", "="), strict=False)
-    parser.optionxform = str  # keep key case (imWidth, seqLength)
+    parser = _CaseKeepingParser(interpolation=None, delimiters=(":", "="), strict=False)
     try:
         parser.read_string(text, source=source)
     except configparser.Error as error:

@@ -6,11 +6,13 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from ..errors import MediaError
+from .source import FrameSource
 
 
 class VideoHandle:
@@ -28,7 +30,7 @@ class VideoHandle:
         self.path = Path(path)
         self.opens = 0  # how many times the video was opened (tests, diagnostics)
         self._lock = threading.Lock()
-        self._source = None
+        self._source: FrameSource | None = None
         VideoHandle._all.add(self)
 
     def read(self, index: int) -> np.ndarray:
@@ -57,11 +59,11 @@ class VideoHandle:
             _INHERITED.append(self._source)
         self._source = None
 
-    def __getstate__(self) -> dict[str, object]:
+    def __getstate__(self) -> dict[str, Path]:
         return {"path": self.path}
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__init__(Path(state["path"]))  # type: ignore[misc, arg-type]
+    def __setstate__(self, state: dict[str, Path]) -> None:
+        VideoHandle.__init__(self, Path(state["path"]))
 
     def __del__(self) -> None:
         source = getattr(self, "_source", None)
@@ -84,6 +86,11 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+_FILLED_IN_POST_INIT: Any = None
+"""Default of Sequence's per-frame arrays: None (or a caller's None) becomes the default array in
+__post_init__, so the fields are always arrays after construction; typed Any to say so."""
+
+
 @dataclass(frozen=True)
 class Sequence:
     """One labelled sequence.
@@ -99,11 +106,11 @@ class Sequence:
     boxes: np.ndarray
     frames: tuple[Path, ...] = ()
     video: Path | None = None
-    absent: np.ndarray = field(default=None)  # type: ignore[assignment]
-    occluded: np.ndarray = field(default=None)  # type: ignore[assignment]
-    out_of_view: np.ndarray = field(default=None)  # type: ignore[assignment]
-    cut_by_image: np.ndarray = field(default=None)  # type: ignore[assignment]
-    cover: np.ndarray = field(default=None)  # type: ignore[assignment]
+    absent: np.ndarray = _FILLED_IN_POST_INIT
+    occluded: np.ndarray = _FILLED_IN_POST_INIT
+    out_of_view: np.ndarray = _FILLED_IN_POST_INIT
+    cut_by_image: np.ndarray = _FILLED_IN_POST_INIT
+    cover: np.ndarray = _FILLED_IN_POST_INIT
     meta: dict[str, str] = field(default_factory=dict)
     _video: VideoHandle | None = field(default=None, init=False, repr=False, compare=False)
 

@@ -8,7 +8,7 @@ per thread (or share it through ``FrameCache``, which serialises access).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -50,6 +50,10 @@ class MediaInfo:
         )
 
 
+_Source = TypeVar("_Source", bound="FrameSource")
+_Base = TypeVar("_Base", bound="BaseFrameSource")
+
+
 @runtime_checkable
 class FrameSource(Protocol):
     """Exact random access to the frames of one video or image folder."""
@@ -67,7 +71,7 @@ class FrameSource(Protocol):
 
     def __len__(self) -> int: ...
 
-    def __enter__(self) -> FrameSource: ...
+    def __enter__(self: _Source) -> _Source: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
@@ -90,7 +94,7 @@ class BaseFrameSource:
     def close(self) -> None:  # pragma: no cover - overridden where there is something to release
         pass
 
-    def __enter__(self) -> BaseFrameSource:
+    def __enter__(self: _Base) -> _Base:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -23,6 +23,8 @@ class _Normalize(nn.Module):
 
     def __init__(self, mean_rgb: tuple[float, float, float], std_rgb: tuple[float, float, float]):
         super().__init__()
+        self.mean: Tensor
+        self.std: Tensor
         self.register_buffer("mean", torch.tensor(mean_rgb).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std_rgb).view(1, 3, 1, 1), persistent=False)
 
@@ -75,10 +77,10 @@ class ResNet50Backbone(nn.Module):
         raise FileNotFoundError("no ResNet-50 ImageNet weights in the torch hub cache")
 
 
-def build_backbone(kind: str, pretrained: bool) -> nn.Module:
+def build_backbone(kind: str, pretrained: bool) -> NanoTrackV2Backbone | ResNet50Backbone:
     """Backbone by config name; a missing pretrained file is a warning, not an error."""
     if kind == "nanotrack_v2":
-        backbone: nn.Module = NanoTrackV2Backbone()
+        backbone: NanoTrackV2Backbone | ResNet50Backbone = NanoTrackV2Backbone()
     elif kind == "resnet50":
         backbone = ResNet50Backbone()
     else:

@@ -85,6 +85,7 @@ class OAINHeads(nn.Module):
         self.reg_raw = nn.Conv2d(channels, 4, 3, padding=1)
         self.reg_scale = nn.Parameter(torch.ones(1))
         self.adca = ADCA(channels, stride, detach_offsets, adca_channels)
+        assert self.cls_logits.bias is not None and self.reg_raw.bias is not None  # built with biases
         nn.init.normal_(self.reg_raw.weight, std=0.01)
         nn.init.constant_(self.reg_raw.bias, math.log(reg_init_size / stride))
         nn.init.normal_(self.cls_logits.weight, std=0.01)

@@ -1,6 +1,8 @@
 """OAIN (paper section 3.3): PCA channel + spatial interaction, and the ADCA align branch."""
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -40,14 +42,16 @@ class SpatialInteraction(nn.Module):
     def __init__(self, gammas: tuple[float, float, float, float]):
         super().__init__()
         self.slps = nn.ModuleList(nn.Conv2d(1, 1, 7, padding=3) for _ in gammas)
+        self.gammas: Tensor
         self.register_buffer("gammas", torch.tensor(gammas, dtype=torch.float32), persistent=False)
 
     def spatial_maps(self, reg_features: Tensor) -> Tensor:
         """The four sigmoid maps [B, 4, H, W] (exposed for overlays and tests). The four SLPs read
         the same descriptor, so they run as one 4-channel convolution (a quarter of the ops)."""
         descriptor = reg_features.mean(dim=1, keepdim=True) + reg_features.amax(dim=1, keepdim=True)
-        weight = torch.cat([slp.weight for slp in self.slps])
-        bias = torch.cat([slp.bias for slp in self.slps])
+        # cast: torch types ModuleList items as plain Modules, whose attributes read as Tensor | Module
+        weight = torch.cat([cast(Tensor, slp.weight) for slp in self.slps])
+        bias = torch.cat([cast(Tensor, slp.bias) for slp in self.slps])
         return torch.sigmoid(F.conv2d(descriptor, weight, bias, padding=3))
 
     def forward(self, reg_features: Tensor, cls_attended: Tensor) -> Tensor:

@@ -94,6 +94,7 @@ class MobileOAINHeads(nn.Module):
         self.reg_raw = nn.Conv2d(channels, 4, 1)
         self.adca = ADCA(corr_channels, stride, detach_offsets=True, width=adca_channels)
         nn.init.normal_(self.cls_logits.weight, std=0.01)
+        assert self.cls_logits.bias is not None and self.reg_raw.bias is not None  # built with biases
         nn.init.zeros_(self.cls_logits.bias)
         nn.init.normal_(self.reg_raw.weight, std=0.01)
         nn.init.constant_(self.reg_raw.bias, math.log(2.0 * stride))

@@ -17,11 +17,13 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .config import ModelConfig
+from .oain import ADCA
 from .siamcross import HeadOutput, SiamCrossNet
 
 
@@ -95,7 +97,7 @@ def count_gflops(net: SiamCrossNet) -> float:
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
         net.decode(net.encode_template(z, box), net.encode_search(x))
-    adca = net.heads.adca
+    adca = cast(ADCA, net.heads.adca)  # torch types a submodule's attributes as Tensor | Module
     width = adca.weight.shape[0]
     deform_flops = 2 * width * width * 9 * config.output_size ** 2
     if not adca.uses_torchvision_kernel(z.device):

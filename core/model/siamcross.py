@@ -84,12 +84,17 @@ class SiamCrossNet(nn.Module):
     [B, 3, 255, 255]. Outputs are HeadOutput on a config.output_size square grid.
     """
 
+    offline_classifier: tuple[Tensor, Tensor]
+    """The trained last classification layer, set by core.tracking.runtime.runner before
+    inference preparation hides it (adaptation's prior)."""
+
     def __init__(self, config: ModelConfig, pretrained_backbone: bool = True):
         super().__init__()
         self.config = config
-        self.backbone = build_backbone(config.backbone, pretrained_backbone)
+        backbone = build_backbone(config.backbone, pretrained_backbone)
+        self.backbone: nn.Module = backbone  # inference may put a folded or traced copy here
         channels = config.neck_channels
-        level_channels = [self.backbone.out_channels[i] for i in config.backbone_levels]
+        level_channels = [backbone.out_channels[i] for i in config.backbone_levels]
         self.neck = nn.ModuleList(
             nn.Sequential(nn.Conv2d(c, channels, 1, bias=False), nn.BatchNorm2d(channels))
             if config.neck_reduce else nn.Identity()
@@ -114,6 +119,7 @@ class SiamCrossNet(nn.Module):
                                          config.template_crop_start)
         self.cls_fusion = LevelFusion(levels)
         self.reg_fusion = LevelFusion(levels)
+        self._locations: Tensor
         self.register_buffer("_locations", locations, persistent=False)
         if pretrained_backbone and config.backbone == "nanotrack_v2" and config.correlation == "pixelwise":
             self.load_state_dict(load_converted_heads(), strict=False)

@@ -114,7 +114,7 @@ def frame_count_of(source: object) -> int:
     return len(source)  # type: ignore[arg-type]
 
 
-def propagate(project: Project, source: object, tracker: MultiTargetTracker, request: PropagationRequest,
+def propagate(project: Project, source: object, tracker: MultiTargetTracker | None, request: PropagationRequest,
               cancel: CancelToken | None = None,
               frame_memory_bytes: int = DEFAULT_FRAME_MEMORY_BYTES,
               read_ahead: int = DEFAULT_READ_AHEAD) -> Iterator[PropagationStep]:
@@ -129,6 +129,8 @@ def propagate(project: Project, source: object, tracker: MultiTargetTracker, req
     request = replace(request, agree_iou=agree_iou_for(tracker, request.agree_iou))
     if request.method == "linear":
         return _linear(project, request, frame_count, cancel)
+    if tracker is None:
+        raise ValueError(f"propagation by {request.method} needs a tracker (None only for linear)")
     plan = plan_fill(project, request, frame_count) if request.direction == "fill" else \
         plan_directional(project, request, frame_count)
     return _run(plan, project, source, tracker, request, cancel, frame_memory_bytes, read_ahead)
@@ -196,9 +198,13 @@ class PassAdapter:
             return []  # one keyframe: nothing to learn, nothing to read
         human = [f for f in track.human_frames() if track.frames[f].box is not None]
         nearest = nearest_keyframes(human, anchor, self.views)
-        return [Evidence(self.frames.read(f), track.frames[f].box,  # type: ignore[arg-type]
-                         () if track.frames[f].corrected_from is None else (track.frames[f].corrected_from,))
-                for f in nearest]
+        views = []
+        for f in nearest:
+            label = track.frames[f]
+            assert label.box is not None  # human frames were picked with a box
+            wrong = () if label.corrected_from is None else (label.corrected_from,)
+            views.append(Evidence(self.frames.read(f), label.box, wrong))
+        return views
 
     def adapt(self, p: Pass) -> None:
         evidence = self.evidence(p.track_id, p.anchor)

@@ -152,21 +152,21 @@ def _fuse_by_agreement(frames: range, left: int, right: int, forward: Mapping[in
         return out
     first, last = agreeing[0], agreeing[-1]
     stretch: list[int] = []
-    for frame in both + [None]:  # type: ignore[list-item]
-        if frame is not None and overlap[frame] < agree_iou and first < frame < last:
+    for frame in both:
+        if overlap[frame] < agree_iou and first < frame < last:
             stretch.append(frame)
             continue
         if stretch:
             _resolve_stretch(stretch, forward, backward, overlap, out)
             stretch = []
-        if frame is None:
-            break
         if overlap[frame] >= agree_iou:
             out[frame] = _blend(frame, left, right, forward[frame], backward[frame])
         elif frame < first:
             out[frame] = _single(forward[frame], "forward")
         else:
             out[frame] = _single(backward[frame], "backward")
+    if stretch:
+        _resolve_stretch(stretch, forward, backward, overlap, out)
     return out
 
 

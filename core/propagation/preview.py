@@ -68,9 +68,9 @@ class PropagationPreview:
         """One clause on the imported labels this run leaves alone and where it stops (None when none)."""
         if not self.kept:
             return None
-        stops = [t for t in self.tracks if t.stopped_at is not None and t.kept]
-        where = "; ".join(f"track {t.track_id} stops before its human label on frame {t.stopped_at + 1}"
-                          for t in stops[:MAX_TRACKS_NAMED])
+        stops = [(t.track_id, t.stopped_at) for t in self.tracks if t.stopped_at is not None and t.kept]
+        where = "; ".join(f"track {track_id} stops before its human label on frame {stopped_at + 1}"
+                          for track_id, stopped_at in stops[:MAX_TRACKS_NAMED])
         if len(stops) > MAX_TRACKS_NAMED:
             where += f" and {len(stops) - MAX_TRACKS_NAMED} more tracks stop early"
         kept = f"{self.kept} imported label{'' if self.kept == 1 else 's'} kept"

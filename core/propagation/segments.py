@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from ..annotations.model import Flags, FrameLabel, Provenance
 from ..review.cues import result_distractor
@@ -92,13 +92,20 @@ def fused_labels(seg: Segment, forward: PassResults, backward: PassResults,
         if box is None:
             out[frame] = linear.with_(score=0.0)
             continue
-        label = FrameLabel(box=tuple(float(v) for v in box.box), provenance=Provenance.TRACKED,  # type: ignore[arg-type]
+        x, y, w, h = (float(v) for v in box.box)
+        label = FrameLabel(box=(x, y, w, h), provenance=Provenance.TRACKED,
                            score=float(box.score), **_fused_cues(forward, backward, frame, box.source))
         out[frame] = guide_towards_linear(label, linear) if request.method == "guided" else label
     return out
 
 
-def _fused_cues(forward: PassResults, backward: PassResults, frame: int, source: str) -> dict[str, float | None]:
+class _Cues(TypedDict):
+    distractor: float | None
+    disagreement: float | None
+    box_spread: float | None
+
+
+def _fused_cues(forward: PassResults, backward: PassResults, frame: int, source: str) -> _Cues:
     """The review cues of one fused frame: the distractor and box spread of the pass it came
     from (the larger of the two for a blend) and how far the two passes' boxes are apart there."""
     f, b = forward.results.get(frame), backward.results.get(frame)

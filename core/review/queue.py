@@ -60,7 +60,7 @@ def build_queue(project: Project, track_ids: Iterable[int] | None = None) -> lis
     """Every tracked or interpolated frame with a box of the given tracks (all when None) that no
     person marked reviewed, most suspicious first (ties: earlier frame, then lower track id)."""
     chosen = sorted(project.tracks) if track_ids is None else sorted(set(track_ids) & set(project.tracks))
-    accepted = getattr(project, "reviewed", set())
+    accepted: set[int] = getattr(project, "reviewed", set())
     keys: list[tuple[int, int]] = []
     rows: list[np.ndarray] = []
     facts: list[FrameFacts] = []

@@ -18,6 +18,7 @@ from .adaptation import (
     AdaptedClassifier,
     BoxCalibration,
     Evidence,
+    ViewLabels,
     adapted_logits,
     calibrate,
     fit_classifier,
@@ -41,7 +42,10 @@ def adapt_target(runner: NetworkRunner, geometry: SearchGeometry, state: TargetS
     if len(views) < 2 and wrong == 0:
         state.classifier = None
         return None
-    crops, labels, truths, own_views = [], [], [], []
+    crops: list[np.ndarray] = []
+    labels: list[ViewLabels] = []
+    truths: list[np.ndarray] = []
+    own_views: list[int] = []
     cells = torch.as_tensor(geometry.cells, dtype=torch.float32)
     for view in views:
         frame = check_frame(view.frame_bgr)
@@ -60,6 +64,7 @@ def adapt_target(runner: NetworkRunner, geometry: SearchGeometry, state: TargetS
     out = runner.run(lambda: view_outputs(runner, np.stack(crops), state))
     weight = bias = None
     if config.refit_classifier and runner.offline_classifier is not None:
+        assert out.cls_features is not None  # view_outputs keeps them
         weight, bias = fit_classifier(out.cls_features, labels, *runner.offline_classifier, config)
     calibration = BoxCalibration()
     if config.calibrate_boxes:
@@ -84,7 +89,7 @@ def view_outputs(runner: NetworkRunner, crops: np.ndarray, state: TargetState) -
 
 
 def peak_boxes(geometry: SearchGeometry, out: HeadOutput, rows: list[int],
-               truths: list[np.ndarray]) -> list[tuple[float, ...]]:
+               truths: list[np.ndarray]) -> list[tuple[float, float, float, float]]:
     """The box the tracker would report on each view centred on its drawn box (x, y, w, h crop px):
     the regression at the cell the post-processing picks, unsmoothed."""
     maps = out.stacked_maps(geometry.omega).numpy()[rows]

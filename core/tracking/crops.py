@@ -80,7 +80,7 @@ class CropWindow:
         half = self.out_size / 2.0
         return ((x - self.center_x) / s + half, (y - self.center_y) / s + half)
 
-    def box_to_crop_xyxy(self, box_xywh: Sequence[float]) -> np.ndarray:
+    def box_to_crop_xyxy(self, box_xywh: Sequence[float] | np.ndarray) -> np.ndarray:
         """A frame box (x, y, w, h) as x1, y1, x2, y2 in crop pixels (float64 (4,))."""
         x, y, w, h = (float(v) for v in box_xywh)
         x1, y1 = self.frame_to_crop_xy(x, y)
@@ -207,7 +207,7 @@ def crop_pad_slice(
     left, top = max(0, -x0), max(0, -y0)
     right, bottom = max(0, x1 - width), max(0, y1 - height)
     if left or top or right or bottom:
-        patch = np.empty((size, size, 3), dtype=np.uint8)
+        patch: np.ndarray = np.empty((size, size, 3), dtype=np.uint8)
         patch[:] = np.asarray(pad_value).round().astype(np.uint8)
         patch[top:size - bottom, left:size - right] = image[y0 + top:y1 - bottom, x0 + left:x1 - right]
     else:

@@ -170,15 +170,16 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
 def _resolve_paths(config: TrainConfig, base: Path) -> TrainConfig:
     """Relative paths in a config file (data, init weights) are relative to the file, not the working dir."""
 
-    def resolve(value: str | None) -> str | None:
-        if value is None:
-            return None
+    def resolve(value: str) -> str:
         p = Path(value).expanduser()
         return str(p if p.is_absolute() else (base / p).resolve())
 
+    def resolve_optional(value: str | None) -> str | None:
+        return None if value is None else resolve(value)
+
     sources = tuple(dataclasses.replace(s, path=resolve(s.path)) for s in config.data.sources)
-    data = dataclasses.replace(config.data, sources=sources, exclude_file=resolve(config.data.exclude_file))
-    return dataclasses.replace(config, data=data, init_weights=resolve(config.init_weights))
+    data = dataclasses.replace(config.data, sources=sources, exclude_file=resolve_optional(config.data.exclude_file))
+    return dataclasses.replace(config, data=data, init_weights=resolve_optional(config.init_weights))
 
 
 def _parse_value(raw: str) -> Any:

@@ -74,7 +74,7 @@ class FeatureCache:
         self.search_box = self._array("search_box", (count, 4), np.float32, mode)
         self.positive = self._array("positive", (count,), np.bool_, mode)
 
-    def _array(self, name: str, shape: tuple[int, ...], dtype, mode: str) -> np.ndarray:
+    def _array(self, name: str, shape: tuple[int, ...], dtype, mode: str) -> np.memmap:
         path = self.folder / f"{name}.npy"
         if mode == "w+" and path.exists():
             mode = "r+"

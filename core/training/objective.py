@@ -89,8 +89,9 @@ def backbone_stages(backbone: nn.Module) -> list[list[nn.Parameter]]:
     A backbone that names its stages (NanoTrack v2: ``stages()``) is taken at its word; ResNet:
     ``layer1``..``layer4``; otherwise each direct child with parameters is a stage.
     """
-    if hasattr(backbone, "stages"):
-        return list(backbone.stages())
+    stages = getattr(backbone, "stages", None)
+    if stages is not None:
+        return list(stages())
     layers = [getattr(backbone, f"layer{i}") for i in range(1, 5) if hasattr(backbone, f"layer{i}")]
     children = layers or [c for c in backbone.children() if any(True for _ in c.parameters())]
     return [list(c.parameters()) for c in children]

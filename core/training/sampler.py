@@ -178,7 +178,7 @@ class PairSampler:
         return self._make_pair(rng, template_handle, template_xywh, search_handle, search_xywh, not negative, kind)
 
     # -- drawing frames -------------------------------------------------------------
-    def _draw_object(self, rng: np.random.Generator, avoid: object | None = None) -> tuple[object, np.ndarray]:
+    def _draw_object(self, rng: np.random.Generator, avoid: tuple | None = None) -> tuple[tuple, np.ndarray]:
         """A random (image handle, box) from a sequence frame or a still image.
 
         The handle is (sequence index, frame) or ("img", image index, box index); ``avoid``
@@ -195,7 +195,7 @@ class PairSampler:
                 b = int(rng.choice(self._image_boxes[i]))
                 handle = ("img", i, b)
                 box = self.data.images[i].boxes[b]
-            if avoid is None or handle[:2] != avoid[:2]:  # type: ignore[index]
+            if avoid is None or handle[:2] != avoid[:2]:
                 return handle, box
         return handle, box
 

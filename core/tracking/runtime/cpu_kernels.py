@@ -126,11 +126,11 @@ def _activation_of(node: fx.Node, modules: dict[str, nn.Module]) -> Activation |
         return RELU6
     if node.op == "call_function" and node.target in _RELU:
         return RELU
-    if node.op == "call_module" and type(modules.get(node.target)) is nn.ReLU:
+    if node.op == "call_module" and type(modules.get(str(node.target))) is nn.ReLU:
         return RELU
-    if node.op == "call_module" and type(modules.get(node.target)) is nn.ReLU6:
+    if node.op == "call_module" and type(modules.get(str(node.target))) is nn.ReLU6:
         return RELU6
-    if node.op == "call_module" and type(modules.get(node.target)) is nn.Hardswish:
+    if node.op == "call_module" and type(modules.get(str(node.target))) is nn.Hardswish:
         return HARDSWISH
     if node.op == "call_function" and node.target is F.hardswish:
         return HARDSWISH
@@ -169,7 +169,7 @@ def fuse_graph_convs(graph_module: fx.GraphModule) -> int:
                 residual = other
                 user = _only_user(user)
         activation = _activation_of(user, modules) if user is not None else None
-        if activation is not None:
+        if user is not None and activation is not None:
             absorbed.append(user)
         _set_submodule(graph_module, node.target, OneDNNConv(conv, activation, residual is not None))
         if residual is not None:

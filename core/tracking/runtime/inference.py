@@ -24,6 +24,7 @@ import copy
 import logging
 import warnings
 from dataclasses import dataclass, replace
+from typing import TypeGuard, TypeVar
 
 import torch
 from torch import Tensor, fx, nn
@@ -35,6 +36,8 @@ from .cpu_kernels import fuse_graph_convs, onednn_available
 from .input_fold import fold_input_normalisation
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=nn.Module)
 
 CHECK_RTOL = 1e-3
 """How far (relative to the feature scale) a CPU-kernel backbone may differ from the folded
@@ -83,7 +86,7 @@ def _keep_backbone_attributes(source: nn.Module, target: nn.Module) -> None:
             setattr(target, name, getattr(source, name))
 
 
-def _foldable(bn: nn.Module) -> bool:
+def _foldable(bn: nn.Module) -> TypeGuard[nn.BatchNorm2d]:
     return (isinstance(bn, nn.BatchNorm2d) and not bn.training and bn.track_running_stats
             and bn.running_mean is not None and bn.running_var is not None)
 
@@ -111,16 +114,20 @@ def fold_adca_batchnorm(adca: ADCA) -> bool:
     deformable kernel (torchvision's or the grid_sample one) computes W * s.
     """
     post = adca.post
-    if not isinstance(post, nn.Sequential) or len(post) == 0 or not _foldable(post[0]):
+    if not isinstance(post, nn.Sequential) or len(post) == 0:
         return False
     bn = post[0]
+    if not _foldable(bn):
+        return False
+    mean, var = bn.running_mean, bn.running_var
+    if mean is None or var is None:  # _foldable checked them; this narrows the types
+        return False
     with torch.no_grad():
-        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps) if bn.affine else \
-            1.0 / torch.sqrt(bn.running_var + bn.eps)
+        scale = bn.weight / torch.sqrt(var + bn.eps) if bn.affine else 1.0 / torch.sqrt(var + bn.eps)
         shift = bn.bias if bn.affine else torch.zeros_like(scale)
         bias = adca.bias if adca.bias is not None else torch.zeros_like(scale)
         adca.weight.copy_(adca.weight * scale.view(-1, 1, 1, 1))
-        new_bias = (bias - bn.running_mean) * scale + shift
+        new_bias = (bias - mean) * scale + shift
         if adca.bias is None:
             adca.bias = nn.Parameter(new_bias)
         else:
@@ -219,15 +226,16 @@ def trace_for_cpu(net: nn.Module) -> bool:
                  * 255.0 for b in (1, 3)]
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch marks jit.trace deprecated; it is what runs fastest here
-            backbone = _TracedBackbone(torch.jit.freeze(torch.jit.trace(net.backbone, crops[0]).eval()),
-                                       net.backbone)
-            features = [net.backbone(c) for c in crops]
+            eager_backbone, eager_heads = net.get_submodule("backbone"), net.get_submodule("heads")
+            backbone = _TracedBackbone(torch.jit.freeze(torch.jit.trace(eager_backbone, crops[0]).eval()),
+                                       eager_backbone)
+            features = [eager_backbone(c) for c in crops]
             corr = [(torch.rand(c.shape[0], config.template_crop ** 2, config.output_size, config.output_size,
                                 generator=generator) * 4.0).contiguous(memory_format=torch.channels_last)
                     for c in crops]
-            heads = torch.jit.freeze(torch.jit.trace(net.heads, (corr[0], corr[0])).eval())
+            heads = torch.jit.freeze(torch.jit.trace(eager_heads, (corr[0], corr[0])).eval())
             ok = all(_agree(backbone(c), f) for c, f in zip(crops, features)) and \
-                all(_agree(list(heads(x, x)), list(net.heads(x, x))) for x in corr)
+                all(_agree(list(heads(x, x)), list(eager_heads(x, x))) for x in corr)
     except Exception as error:  # tracing limits vary by torch version; the eager net is correct
         log.info("TorchScript traces not used (%s: %s)", type(error).__name__, error)
         return False
@@ -238,7 +246,7 @@ def trace_for_cpu(net: nn.Module) -> bool:
     return True
 
 
-def use_cpu_speedups(net: nn.Module, prep: InferencePrep) -> tuple[nn.Module, InferencePrep]:
+def use_cpu_speedups(net: M, prep: InferencePrep) -> tuple[M, InferencePrep]:
     """For a prepared net now on the CPU: channels-last memory and frozen traces for a backbone
     in CHANNELS_LAST_BACKBONES, else the fused oneDNN kernels (float32, folded backbone only).
     Also what a GPU tracker that falls back to the CPU applies, so it runs as one built there."""
@@ -249,7 +257,7 @@ def use_cpu_speedups(net: nn.Module, prep: InferencePrep) -> tuple[nn.Module, In
     return net, replace(prep, cpu_kernels=use_cpu_kernels(net), channels_last=False)
 
 
-def prepare_for_inference(net: nn.Module, device: torch.device, dtype: torch.dtype) -> tuple[nn.Module, InferencePrep]:
+def prepare_for_inference(net: M, device: torch.device, dtype: torch.dtype) -> tuple[M, InferencePrep]:
     """Fold (in the weights' own precision), move to device/dtype, then use the CPU speed-ups
     (``use_cpu_speedups``; never on CUDA or MPS). The net is changed in place and returned; it
     serves inference only from now on."""

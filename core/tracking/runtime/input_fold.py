@@ -29,7 +29,7 @@ def _buffer(graph_module: fx.GraphModule, node: object) -> torch.Tensor | None:
     """The tensor a get_attr node names (a [1, 3, 1, 1] per-channel constant), else None."""
     if not isinstance(node, fx.Node) or node.op != "get_attr":
         return None
-    value = graph_module
+    value: object = graph_module
     for part in str(node.target).split("."):
         value = getattr(value, part, None)
     if not isinstance(value, torch.Tensor) or value.numel() != 3:
@@ -59,8 +59,9 @@ def fold_input_normalisation(graph_module: fx.GraphModule) -> bool:
         return False
     mean, std = _buffer(graph_module, sub.args[1]), _buffer(graph_module, div.args[1])
     conv_node = _only_user(div)
-    conv = graph_module.get_submodule(str(conv_node.target)) if conv_node is not None and \
-        conv_node.op == "call_module" else None
+    if conv_node is None or conv_node.op != "call_module":
+        return False
+    conv = graph_module.get_submodule(str(conv_node.target))
     if mean is None or std is None or type(conv) is not nn.Conv2d or conv.in_channels != 3 or conv.groups != 1 \
             or conv.padding_mode != "zeros" or isinstance(conv.padding, str) or not bool((std != 0).all()):
         return False
