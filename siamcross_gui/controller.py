@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from core.annotations.model import Flags, FrameLabel, Project, Provenance, Track
-from core.annotations.store import check_box
+from core.annotations.store import AnnotationStore, check_box
 from core.errors import UserError
 from core.tracking.result import TrackResult
 
@@ -67,12 +67,18 @@ class Controller(QtCore.QObject):
 
     # --- state ------------------------------------------------------------------------------
     @property
-    def store(self):
+    def store(self) -> AnnotationStore | None:
         return self.session.store
 
     @property
     def project(self) -> Project | None:
         return self.session.project
+
+    def _open_store(self) -> AnnotationStore:
+        """The store, where the window offers the edit only while a project is open."""
+        store = self.store
+        assert store is not None, "no project is open"
+        return store
 
     @property
     def frame_count(self) -> int:
@@ -102,7 +108,7 @@ class Controller(QtCore.QObject):
 
     # --- the project as a whole -------------------------------------------------------------
     def _on_opened(self) -> None:
-        project = self.project
+        project = self._open_store().project
         self.frame = 0
         self.selected = min(project.tracks) if project.tracks else None
         self.mediaOpened.emit()
@@ -161,25 +167,27 @@ class Controller(QtCore.QObject):
     def add_track(self, label: str | None = None) -> int:
         if self.store is None:
             raise UserError("Open a video before adding tracks.")
-        default = self.project.classes[0] if self.project.classes else "object"
+        classes = self.store.project.classes
+        default = classes[0] if classes else "object"
         track = self.store.add_track(label=label or default)
         self.select(track.id)
         return track.id
 
     def delete_track(self, track_id: int) -> None:
-        self.store.delete_track(track_id)
+        store = self._open_store()
+        store.delete_track(track_id)
         if self.selected == track_id:
-            self.select(min(self.project.tracks) if self.project.tracks else None)
+            self.select(min(store.project.tracks) if store.project.tracks else None)
 
     def update_track(self, track_id: int, **changes) -> None:
         """Class (label), colour, hidden, name, locked or attributes of a track (one undo step)."""
-        self.store.update_track(track_id, **changes)
+        self._open_store().update_track(track_id, **changes)
 
     def toggle_lock(self, track_id: int | None = None) -> None:
         track = self.track(self.selected if track_id is None else track_id)
         if track is None:
             return
-        self.store.update_track(track.id, locked=not track.locked)
+        self._open_store().update_track(track.id, locked=not track.locked)
         self.notice.emit(f"Track #{track.id} is locked: no edit or propagation changes it until it is unlocked."
                          if track.locked else f"Track #{track.id} is unlocked.")
 
@@ -210,7 +218,7 @@ class Controller(QtCore.QObject):
         (new_track, or none selected) made with it as one undo step."""
         if self.store is None:
             return
-        if not new_track and self.selected in self.project.tracks:
+        if not new_track and self.selected is not None and self.selected in self.store.project.tracks:
             self.set_box(self.selected, box)
             return
         check_box(box)  # a bad box makes no empty track
@@ -236,13 +244,14 @@ class Controller(QtCore.QObject):
         """
         from core.propagation import preview_changes
 
+        store = self._open_store()
         self.run.stop_for_edit()
-        edit_id = self.store.set_frame(track_id, frame, label)
+        edit_id = store.set_frame(track_id, frame, label)
         self.select(track_id)
-        request = correction_request(self.project, track_id, frame, label, self.settings.score_threshold)
+        request = correction_request(store.project, track_id, frame, label, self.settings.score_threshold)
         if request is None:
             return
-        plan = preview_changes(self.project, request, self.frame_count)
+        plan = preview_changes(store.project, request, self.frame_count)
         until = "" if request.stop_frame is None else f" (the next human label is on frame {request.stop_frame + 1})"
         if not plan.frame_count:
             if until:
@@ -265,14 +274,15 @@ class Controller(QtCore.QObject):
             return
         track_id, frame = self.selected, self.frame
         self.run.stop_for_edit()
-        derived, request = rederive_request(self.project.tracks[track_id], frame, self.settings.score_threshold)
+        derived, request = rederive_request(self.store.project.tracks[track_id], frame,
+                                            self.settings.score_threshold)
         if request is None:  # nothing derived from it, or no human label left to derive it from: it goes too
             self.store.clear_frames(track_id, [frame, *derived])
             self.notice.emit(f"Removed the keyframe on frame {frame + 1}"
                              + (f" and the {len(derived)} frames tracked from it." if derived else "."))
             return
         edit_id = self.store.clear_frames(track_id, [frame])
-        plan = preview_changes(self.project, request, self.frame_count)
+        plan = preview_changes(self.store.project, request, self.frame_count)
         self.notice.emit(f"Removed the keyframe on frame {frame + 1}; re-deriving {plan.changes_text()}.")
         self.run.start(request, join=edit_id, follow=False)
 
@@ -286,7 +296,7 @@ class Controller(QtCore.QObject):
             self.notice.emit("A propagation is running (Esc cancels it); interpolate after it.")
             return 0
         if all_tracks:
-            tracks = [t for t in self.project.tracks.values() if not t.hidden and not t.locked]
+            tracks = [t for t in self.store.project.tracks.values() if not t.hidden and not t.locked]
         else:
             track = self.track(self.selected)
             if track is not None and track.locked:
@@ -307,7 +317,7 @@ class Controller(QtCore.QObject):
 
     def delete_box(self) -> None:
         if self.selected is not None and self.label_at(self.selected) is not None:
-            self.store.clear_frames(self.selected, [self.frame])
+            self._open_store().clear_frames(self.selected, [self.frame])
 
     def toggle_flag(self, name: str) -> None:
         """Flip absent / occluded / out_of_view on this frame; the frame becomes a keyframe."""
@@ -359,12 +369,13 @@ class Controller(QtCore.QObject):
         if self.busy:
             self.notice.emit("A propagation is already running (Esc cancels it).")
             return False
-        request = propagation_request(self.project, self.frame, self.selected, direction, all_tracks, stop_frame,
+        project = self.store.project
+        request = propagation_request(project, self.frame, self.selected, direction, all_tracks, stop_frame,
                                       overwrite, method, self.settings.score_threshold)
         if isinstance(request, str):
             self.notice.emit(request)
             return False
-        plan = preview_changes(self.project, request, self.frame_count)
+        plan = preview_changes(project, request, self.frame_count)
         if overwrite and plan.replaced and (confirm is None or not confirm(plan)):
             self.notice.emit("Nothing was replaced.")
             return False

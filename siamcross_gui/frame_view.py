@@ -33,7 +33,7 @@ class DrawingViewBox(pg.ViewBox):
         self.addItem(self._rubber, ignoreBounds=True)
         self._start: QtCore.QPointF | None = None
 
-    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 (Qt naming)
+    def mouseDragEvent(self, ev, axis=None) -> None:
         if not self.drawing or ev.button() != QtCore.Qt.MouseButton.LeftButton:
             super().mouseDragEvent(ev, axis)
             return

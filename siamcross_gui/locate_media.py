@@ -53,7 +53,7 @@ class LocateMedia(QtCore.QObject):
         box.setInformativeText("Locate it to open the project, or cancel to keep what is open now.")
         self.locate_button = box.addButton("Locate…", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(self.locate_button)  # type: ignore[arg-type]
+        box.setDefaultButton(self.locate_button)
         box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         box.buttonClicked.connect(self._on_button)
         self.box = box

@@ -17,6 +17,7 @@ from core.errors import UserError
 from .box_items import BoxLayer
 from .controller import Controller
 from .frame_view import FrameView
+from .keymap import Binding
 from .navigation import Navigation
 from .overlay import OverlayControls, OverlayItem
 from .run_status import RunStatus
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 
 class MainWindow(QtWidgets.QMainWindow):
+    toolbar: QtWidgets.QToolBar  # made by window_actions once the actions exist
+
     def __init__(self, settings: AppSettings | None = None, tracker_factory: TrackerFactory | None = None,
                  persist_settings: bool = True) -> None:
         super().__init__()
@@ -63,7 +66,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.files = ProjectFiles(self)
         self.dialogs = WindowDialogs(self)
         self.navigation = Navigation(self.controller, self.transport, self.statusBar().showMessage, self)
-        self.bindings = {}
+        self.bindings: dict[str, Binding] = {}
         self.actions_by_name: dict[str, QtGui.QAction] = {}
         install_actions(self)
         self._follow()
@@ -129,7 +132,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def tool_button(self, name: str) -> QtWidgets.QToolButton:
         """The toolbar's button of an action (tests and the screenshot script press it)."""
-        return self.toolbar.widgetForAction(self.actions_by_name[name])
+        button = self.toolbar.widgetForAction(self.actions_by_name[name])
+        assert isinstance(button, QtWidgets.QToolButton)  # a toolbar shows its actions as tool buttons
+        return button
 
     # --- messages and settings ----------------------------------------------------------
     def show_error(self, message: str) -> None:
@@ -189,17 +194,17 @@ class MainWindow(QtWidgets.QMainWindow):
             self.navigation.toggle_play()
 
     # --- window events -------------------------------------------------------------------
-    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QtGui.QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             event.acceptProposedAction()
             self.files.open_path(urls[0])
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         if not self.files.confirm_discard():
             event.ignore()
             return

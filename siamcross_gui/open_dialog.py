@@ -41,7 +41,7 @@ def opens_as_folder(folder: Path) -> bool:
             return True
         plan = plan_open(folder)
         return plan.kind == "sequence" and plan.fmt in COCO_FORMATS
-    except (OSError, ValueError, Exception):  # noqa: BLE001 - unreadable: just browse into it
+    except (OSError, ValueError, Exception):  # unreadable: just browse into it
         return False
 
 
@@ -67,9 +67,10 @@ class OpenDialog(QtWidgets.QFileDialog):
     @property
     def open_button(self) -> QtWidgets.QPushButton:
         box = self.findChild(QtWidgets.QDialogButtonBox)
+        assert box is not None  # Qt's own (non-native) file dialog has one
         return box.button(QtWidgets.QDialogButtonBox.StandardButton.Open)
 
-    def accept(self) -> None:  # noqa: D401 - Qt override
+    def accept(self) -> None:
         selected = self.selectedFiles()
         path = Path(selected[0]) if selected else None
         if path is not None and path.is_dir() and opens_as_folder(path):

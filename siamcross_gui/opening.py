@@ -83,7 +83,7 @@ def _plan_folder(folder: Path) -> OpenPlan:
 
         try:
             file = coco.find_file(folder)
-        except Exception:  # noqa: BLE001 - not a readable COCO folder after all: treat it as frames
+        except Exception:  # not a readable COCO folder after all: treat it as frames
             file = None
         if file is not None and _is_coco_file(file):
             return _plan_coco(file, name=folder.name)
@@ -95,7 +95,7 @@ def _sequence_format(folder: Path) -> str | None:
 
     try:
         layout = detect_layout(folder)
-    except Exception:  # noqa: BLE001 - an unrecognised folder is simply media
+    except Exception:  # an unrecognised folder is simply media
         return None
     return layout if layout in (*SEQUENCE_FORMATS, "coco") else None
 
@@ -143,7 +143,7 @@ def _plan_coco(path: Path, name: str | None = None) -> OpenPlan:
 
     try:
         fmt = detect_format(path)
-    except Exception:  # noqa: BLE001 - the importer says what is wrong with it
+    except Exception:  # the importer says what is wrong with it
         fmt = "coco"
     if name is None:
         folder = path.parent

@@ -60,8 +60,9 @@ class PropagationRun(QtCore.QObject):
         # that label changes by hand, undo or redo, so a map never outlives the label it explained
         self._results: dict[int, tuple[int, TrackResult]] = {}
         self._pending: list = []
-        self._pending_image = None  # (frame, read-only BGR) of the newest streamed tracked frame
-        self._streamed_image = None  # (frame, read-only BGR) last followed; shown instead of a decode
+        # (frame, read-only BGR) of the newest streamed tracked frame; the one last followed, shown instead of a decode
+        self._pending_image: tuple[int, np.ndarray] | None = None
+        self._streamed_image: tuple[int, np.ndarray] | None = None
         self._queued: tuple | None = None  # (request, join, follow) waiting for a cancelled run to end
         self._discarding = False  # a run of a project that was closed is winding down
         self._join: int | None = None
@@ -95,7 +96,9 @@ class PropagationRun(QtCore.QObject):
 
     # --- the open project -------------------------------------------------------------------
     def _on_opened(self) -> None:
-        self.worker.set_media(str(self.session.cache.source.info.path))
+        cache = self.session.cache
+        assert cache is not None  # opened: the session made its frame cache
+        self.worker.set_media(str(cache.source.info.path))
         # The model loads in the worker from now on, so the first propagation starts at once; asked
         # for from the event loop, after this frame is painted, so torch's import (which holds the
         # GIL) does not delay the first picture.
@@ -142,7 +145,9 @@ class PropagationRun(QtCore.QObject):
         self._run_total = 0
         self.run_stops = []
         self.worker.configure(self.settings.model, self.settings.device)
-        self.worker.submit(self.session.project, replace(request, adapt=self.settings.adapt))
+        project = self.session.project
+        assert project is not None  # the controller starts runs on an open project only
+        self.worker.submit(project, replace(request, adapt=self.settings.adapt))
         self._apply_timer.start()
         self.propagationStarted.emit(0)
 
@@ -204,6 +209,7 @@ class PropagationRun(QtCore.QObject):
     def _apply(self, track_id: int, labels: dict[int, FrameLabel]) -> int | None:
         """One store call; the first batch that writes opens the undo step the later ones join."""
         store = self.session.store
+        assert store is not None  # batches of a closed project's run are discarded before this
         if self._join is not None:
             store.apply_propagated(track_id, labels, join=self._join, overwrite=self._overwrite)
             return self._join
@@ -215,7 +221,7 @@ class PropagationRun(QtCore.QObject):
         if not results:
             return None
         preferred = self._preferred_track()
-        track_id = preferred if preferred in results else next(iter(results))
+        track_id = preferred if preferred is not None and preferred in results else next(iter(results))
         result = results[track_id]
         return (track_id, with_own_maps(result)) if result.maps is not None else None
 
@@ -257,5 +263,6 @@ def with_own_maps(result: TrackResult) -> TrackResult:
     """result with its response maps copied into arrays of their own: a view into the tracker's
     per-frame array of every target's maps would keep that whole array alive."""
     maps = result.maps
+    assert maps is not None  # called for results with maps only
     own = ResponseMaps(**{f.name: np.array(getattr(maps, f.name), copy=True) for f in fields(maps)})
     return replace(result, maps=own)

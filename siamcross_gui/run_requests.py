@@ -56,6 +56,7 @@ def rederive_request(track: Track, frame: int, score_threshold: float) -> tuple[
         return derived, PropagationRequest(ids, "fill", before, after, score_threshold)
     if before is not None:
         return derived, PropagationRequest(ids, "forward", before, max(derived), score_threshold)
+    assert after is not None  # both None returned above
     return derived, PropagationRequest(ids, "backward", after, min(derived), score_threshold)
 
 

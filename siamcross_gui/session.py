@@ -8,14 +8,21 @@ It knows nothing of the frame shown, the selection or propagation runs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 
-from core.annotations.model import Project
+from core.annotations.model import MediaRef, Project
 from core.errors import UserError
 
 from .opening import media_name, plan_open
+
+if TYPE_CHECKING:  # imported where used: they load the engine, which the window does not need at once
+    from core.annotations.journal import Journal
+    from core.annotations.store import AnnotationStore
+    from core.media import FrameCache
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +39,13 @@ class ProjectSession(QtCore.QObject):
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
-        self.store = None
-        self.cache = None
-        self.journal = None
+        self.store: AnnotationStore | None = None
+        self.cache: FrameCache | None = None
+        self.journal: Journal | None = None
         self.project_path: Path | None = None
         self.display_name = ""  # what the title calls the open media ("Car4" for a sequence, not "img")
         self.dirty = False
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._changed_timer = QtCore.QTimer(self)
         self._changed_timer.setSingleShot(True)
         self._changed_timer.setInterval(0)
@@ -73,20 +80,20 @@ class ProjectSession(QtCore.QObject):
         from core.media import check_located, open_media, open_media_ref
 
         plan = plan_open(path)
-        relocated = False
+        located: MediaRef | None = None  # the media found elsewhere (media_path)
         if plan.kind == "project":
             project = load_project(plan.path)  # its media path comes back resolved against the file
             if project.media is None:
                 raise UserError(f"The project {plan.path.name} names no video or image folder.")
             if media_path is not None:
-                project.media = check_located(project.media, media_path)
-                relocated = True
+                project.media = located = check_located(project.media, media_path)
             # the media must be the one the project was labelled on (fingerprint, frame count)
             source = open_media_ref(project.media)
             project_path: Path | None = plan.path
         elif plan.kind == "sequence":
             from core.formats import import_project
 
+            assert plan.fmt is not None  # plan_open names the format of every sequence
             project = import_project(plan.path, plan.fmt, media=plan.media)
             if project.media is None:
                 raise UserError(f"The sequence {plan.path.name} has no frames to show.")
@@ -98,9 +105,9 @@ class ProjectSession(QtCore.QObject):
             project_path = None
         self.display_name = plan.name
         self._install(project, source, project_path, ask_recover)
-        if relocated:
+        if located is not None:
             self.dirty = True  # the file still names the old place until it is saved
-            self.notice.emit(f"Opened with the media at {project.media.path}; save to keep its new place.")
+            self.notice.emit(f"Opened with the media at {located.path}; save to keep its new place.")
             self.projectChanged.emit()
 
     def install(self, project: Project, source, project_path: Path | None = None, ask_recover=None) -> None:

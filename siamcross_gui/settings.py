@@ -5,6 +5,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 from .paths import config_dir
 
@@ -22,7 +23,7 @@ class AppSettings:
     overlay_opacity: float = 0.5
     adapt: bool = False           # each pass learns from the track's keyframes (core.tracking.adaptation)
 
-    def with_(self, **changes: object) -> AppSettings:
+    def with_(self, **changes: Any) -> AppSettings:
         return replace(self, **changes)
 
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -13,6 +14,10 @@ from PySide6.QtTest import QTest
 
 from core.tracking import IdentityTracker
 from core.tracking.result import ResponseMaps, TrackResult
+
+if TYPE_CHECKING:  # the window is imported where it is made (this module loads without it)
+    from .main_window import MainWindow
+    from .settings import AppSettings
 
 MOVE_INTERVAL_MS = 25
 DEMO_VIDEO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "bigbuckbunny.mp4"
@@ -74,7 +79,7 @@ def tracker_factory_for(tracker=None):
 
 
 @contextmanager
-def window_maker(qtbot, default_settings: Callable[[], object], size: tuple[int, int] = (1280, 820),
+def window_maker(qtbot, default_settings: Callable[[], AppSettings], size: tuple[int, int] = (1280, 820),
                  focus: bool = True) -> Iterator[MakeWindow]:
     """Yield make(tracker=None, settings=None, path=None) -> a shown MainWindow; every window it
     made is shut down and closed on exit (shut down first, so no "save changes?" question blocks).
@@ -86,10 +91,10 @@ def window_maker(qtbot, default_settings: Callable[[], object], size: tuple[int,
 
     windows: list[MainWindow] = []
 
-    def make(tracker=None, settings=None, path: Path | None = None) -> MainWindow:
+    def make(tracker=None, settings: AppSettings | None = None, path: Path | None = None) -> MainWindow:
         window = MainWindow(settings or default_settings(), tracker_factory=tracker_factory_for(tracker),
                             persist_settings=False)
-        window.files.ask_recover = lambda recovery: False
+        window.files.ask_recover = lambda recovery: False  # type: ignore[method-assign]  # no question in tests
         window.resize(*size)
         window.show()
         windows.append(window)
@@ -110,7 +115,7 @@ def window_maker(qtbot, default_settings: Callable[[], object], size: tuple[int,
             window.deleteLater()
 
 
-def activate(qtbot, window: QtWidgets.QWidget) -> None:
+def activate(qtbot, window: MainWindow) -> None:
     """Give the window keyboard focus (offscreen Qt activates windows asynchronously). A message
     the window opened while it loaded (a window-modal box, e.g. an engine warning) keeps the
     focus: the window counts as active when it or one of its own dialogs is."""
@@ -168,5 +173,5 @@ def click(widget: QtWidgets.QAbstractScrollArea, pos: QtCore.QPoint) -> None:
 
 def key(window: QtWidgets.QWidget, sequence: str) -> None:
     """Press a key sequence on the window the way the keymap describes it (e.g. 'Ctrl+Z', 'F')."""
-    combo = QtGui.QKeySequence(sequence)[0]
+    combo = QtGui.QKeySequence(sequence)[0]  # type: ignore[index]  # PySide6's stubs lack QKeySequence[i]
     QTest.keyClick(window.focusWidget() or window, combo.key(), combo.keyboardModifiers())

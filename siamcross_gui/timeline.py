@@ -46,7 +46,7 @@ class FrameAxis(pg.AxisItem):
     Ticks fall on round 1-based numbers (frame 20 sits at x = 19) and never between frames.
     """
 
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph naming)
+    def tickValues(self, minVal, maxVal, size):
         levels = super().tickValues(minVal + 1, maxVal + 1, size)
         out = []
         for spacing, values in levels:
@@ -55,7 +55,7 @@ class FrameAxis(pg.AxisItem):
             out.append((spacing, [v - 1 for v in values if float(v).is_integer()]))
         return out
 
-    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph naming)
+    def tickStrings(self, values, scale, spacing):
         return [str(int(round(v)) + 1) for v in values]
 
 

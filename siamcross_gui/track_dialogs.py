@@ -173,8 +173,9 @@ class AttributesDialog(QtWidgets.QDialog):
     def attributes(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for row in range(self.table.rowCount()):
-            key = (self.table.item(row, 0).text() if self.table.item(row, 0) else "").strip()
-            value = (self.table.item(row, 1).text() if self.table.item(row, 1) else "").strip()
+            key_item, value_item = self.table.item(row, 0), self.table.item(row, 1)
+            key = (key_item.text() if key_item else "").strip()
+            value = (value_item.text() if value_item else "").strip()
             if key:
                 out[key] = value
         return out

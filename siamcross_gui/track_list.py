@@ -20,7 +20,7 @@ class ClassDelegate(QtWidgets.QStyledItemDelegate):
         super().__init__(parent)
         self.classes: list[str] = []
 
-    def createEditor(self, parent, option, index):  # noqa: N802 (Qt naming)
+    def createEditor(self, parent, option, index):
         combo = QtWidgets.QComboBox(parent)
         combo.setEditable(True)
         combo.addItems(self.classes)
@@ -30,10 +30,10 @@ class ClassDelegate(QtWidgets.QStyledItemDelegate):
         combo.activated.connect(finish)                 # so does picking a class from the list
         return combo
 
-    def setEditorData(self, editor, index):  # noqa: N802
+    def setEditorData(self, editor, index):
         editor.setCurrentText(str(index.data() or ""))
 
-    def setModelData(self, editor, model, index):  # noqa: N802
+    def setModelData(self, editor, model, index):
         text = editor.currentText().strip()
         if text:
             model.setData(index, text)
@@ -55,9 +55,12 @@ class TrackList(QtWidgets.QWidget):
         super().__init__(parent)
         self.table = QtWidgets.QTableWidget(0, 6)
         self.table.setHorizontalHeaderLabels(["Show", "Track", "Class", "Name", "Lock", "Frames"])
-        self.table.horizontalHeaderItem(COL_LOCK).setToolTip("A locked track is finished: no edit and no "
-                                                             "propagation changes it until it is unlocked")
-        self.table.horizontalHeaderItem(COL_NAME).setToolTip("What you call this object (double-click to edit)")
+        for column, tip in ((COL_LOCK, "A locked track is finished: no edit and no propagation changes it "
+                                       "until it is unlocked"),
+                            (COL_NAME, "What you call this object (double-click to edit)")):
+            heading = self.table.horizontalHeaderItem(column)
+            if heading is not None:  # set by setHorizontalHeaderLabels above
+                heading.setToolTip(tip)
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
@@ -233,6 +236,10 @@ class TrackList(QtWidgets.QWidget):
         dialog.setOption(QtWidgets.QColorDialog.ColorDialogOption.DontUseNativeDialog, True)
         dialog.setWindowTitle(f"Colour of track #{track_id}")
         dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.colorSelected.connect(lambda color: color.isValid() and self.colorEdited.emit(track_id, color.name()))
+        dialog.colorSelected.connect(lambda color: self._color_chosen(track_id, color))
         self.color_dialog = dialog
         dialog.open()
+
+    def _color_chosen(self, track_id: int, color: QtGui.QColor) -> None:
+        if color.isValid():
+            self.colorEdited.emit(track_id, color.name())

@@ -26,7 +26,7 @@ class FrameSpinBox(QtWidgets.QSpinBox):
         self.setAccelerated(True)
         self.setToolTip("Current frame: type a number and press Enter to go there (Ctrl+G)")
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+    def keyPressEvent(self, event) -> None:
         super().keyPressEvent(event)
         if event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter, QtCore.Qt.Key.Key_Escape):
             self.done.emit()  # back to the frame view, so single-letter keys work again

@@ -6,6 +6,8 @@ tests and the screenshot script can reach it; what it decides goes through the c
 """
 from __future__ import annotations
 
+from typing import TypeVar
+
 from PySide6 import QtCore, QtWidgets
 
 from core.errors import UserError
@@ -13,6 +15,8 @@ from core.errors import UserError
 from .settings_dialog import SettingsDialog
 from .shortcuts import ShortcutsDialog
 from .track_dialogs import AttributesDialog, ClassesDialog
+
+Dialog = TypeVar("Dialog", bound=QtWidgets.QDialog)
 
 
 class WindowDialogs(QtCore.QObject):
@@ -26,7 +30,7 @@ class WindowDialogs(QtCore.QObject):
         self.classes_window: ClassesDialog | None = None
         self.attributes_window: AttributesDialog | None = None
 
-    def _keep(self, dialog: QtWidgets.QDialog) -> QtWidgets.QDialog:
+    def _keep(self, dialog: Dialog) -> Dialog:
         dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

@@ -8,6 +8,7 @@ through window.show_error, and the current work is kept.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
@@ -93,7 +94,10 @@ class ProjectFiles(QtCore.QObject):
     def fill_recent(self, menu: QtWidgets.QMenu) -> None:
         menu.clear()
         for path in load_recent():
-            menu.addAction(path, lambda p=path: self.open_path(p))
+            menu.addAction(path, self._opener(path))
+
+    def _opener(self, path: str) -> Callable[[], object]:
+        return lambda: self.open_path(path)
 
     def ask_recover(self, recovery) -> bool:
         """Offer the edits a crashed session left in the autosave journal."""
@@ -158,7 +162,7 @@ class ProjectFiles(QtCore.QObject):
 
     def export_to(self, fmt: str, out_dir: Path, images: bool = False) -> bool:
         """Export; writing frames shows a progress dialog whose Cancel keeps the frames written so far."""
-        progress_dialog = None
+        progress_dialog: QtWidgets.QProgressDialog | None = None
         if images:
             progress_dialog = QtWidgets.QProgressDialog("Writing the frames…", "Cancel", 0, 1, self.window)
             progress_dialog.setWindowTitle("Export")
@@ -166,6 +170,7 @@ class ProjectFiles(QtCore.QObject):
             progress_dialog.setAutoClose(True)
 
         def progress(done: int, total: int) -> None:
+            assert progress_dialog is not None  # progress is passed only when frames are written
             progress_dialog.setMaximum(total)
             progress_dialog.setValue(done)
             QtWidgets.QApplication.processEvents()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6 import QtCore
@@ -26,6 +27,9 @@ from PySide6 import QtCore
 from core.annotations.model import Project
 from core.errors import UserError
 from core.tracking.protocol import MultiTargetTracker
+
+if TYPE_CHECKING:  # the engine's propagation module loads in the worker thread, when first used
+    from core.propagation import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +170,7 @@ class PropagationWorker(QtCore.QObject):
             return
         try:
             self._ensure_ready()
-        except Exception as error:  # noqa: BLE001 - reported by the next run, see above
+        except Exception as error:  # reported by the next run, see above
             log.info("preloading the tracker failed (reported at the next run): %s", error)
             self._load_error = error
 
@@ -216,7 +220,7 @@ class PropagationWorker(QtCore.QObject):
                         if cancel.cancelled:
                             break
                     break
-                except Exception as error:  # noqa: BLE001 - only running out of GPU memory is retried
+                except Exception as error:  # only running out of GPU memory is retried
                     from core.tracking.runtime.device import is_out_of_memory
 
                     if not is_out_of_memory(error) or self._device == "cpu":
@@ -228,7 +232,7 @@ class PropagationWorker(QtCore.QObject):
         except UserError as error:
             self.failed.emit(str(error))
             return
-        except Exception as error:  # noqa: BLE001 - a bug, but the app must stay usable
+        except Exception as error:  # a bug, but the app must stay usable
             log.error("propagation failed:\n%s", traceback.format_exc())
             self.failed.emit(f"Propagation stopped by an unexpected error: {error}")
             return
@@ -251,10 +255,10 @@ class WorkerHost(QtCore.QObject):
     def __init__(self, tracker_factory: TrackerFactory | None = None, model: str = "lite",
                  device: str = "auto", parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread = QtCore.QThread()
-        self.thread.setObjectName("propagation-worker")
+        self.worker_thread = QtCore.QThread()  # not "thread": that is QObject.thread()
+        self.worker_thread.setObjectName("propagation-worker")
         self.worker = PropagationWorker(tracker_factory or default_tracker_factory, model, device)
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self.worker_thread)
         queued = QtCore.Qt.ConnectionType.QueuedConnection
         self._runRequested.connect(self.worker.run, queued)
         self._configureRequested.connect(self.worker.configure, queued)
@@ -263,9 +267,9 @@ class WorkerHost(QtCore.QObject):
         self._shutdownRequested.connect(self.worker.shutdown, queued)
         self.worker.finished.connect(self._on_done)
         self.worker.failed.connect(self._on_done)
-        self._cancel = None
+        self._cancel: CancelToken | None = None
         self.busy = False
-        self.thread.start()
+        self.worker_thread.start()
 
     def set_media(self, path: str) -> None:
         self._mediaRequested.emit(path)
@@ -297,7 +301,7 @@ class WorkerHost(QtCore.QObject):
     def stop(self, timeout_ms: int = 5000) -> None:
         """Cancel, release the tracker and source in their thread, and join the thread."""
         self.cancel()
-        if self.thread.isRunning():
+        if self.worker_thread.isRunning():
             self._shutdownRequested.emit()
-            self.thread.quit()
-            self.thread.wait(timeout_ms)
+            self.worker_thread.quit()
+            self.worker_thread.wait(timeout_ms)
