@@ -92,7 +92,7 @@ def content_box(image: np.ndarray, threshold: int = 8) -> tuple[int, int, int, i
 
 def yolo_boxes(label_file: Path, width: int, height: int) -> list[list[float]]:
     """0-based pixel x, y, w, h of every ``cls cx cy w h`` (normalised) line."""
-    boxes = []
+    boxes: list[list[float]] = []
     if not label_file.is_file():
         return boxes
     for line in label_file.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -169,6 +169,8 @@ def build_davis(root: Path, name: str, out: Path) -> tuple[int, int]:
     for index, (frame, mask_path) in enumerate(zip(frames, masks), start=1):
         shutil.copyfile(frame, out / "img" / f"{index:04d}.jpg")
         mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+        if mask is None:
+            raise SystemExit(f"DAVIS {name}: cannot read {mask_path}")
         ys, xs = np.nonzero(mask > 0)
         if len(xs) == 0:
             rows.append("0,0,0,0")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peers", type=Path, default=DEFAULT_PEERS, help="folder of the NanoTrack v2 ONNX files")
     parser.add_argument("--out", type=Path, default=WEIGHTS_FILE)
     args = parser.parse_args(argv)
-    payload = {
+    payload: dict[str, Any] = {
         "backbone": backbone_state(args.peers / "nanotrack_backbone_sim.onnx"),
         "heads": head_state(args.peers / "nanotrack_head_sim.onnx"),
         "source": SOURCE,

@@ -18,8 +18,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -35,7 +37,10 @@ DEFAULT_VIDEOS = Path(os.environ.get("SIAMCROSS_SHARED_DATA",
                                      Path(__file__).resolve().parents[2] / "shared" / "data")) / "videos"
 
 
-def timed(fn) -> tuple[float, object]:
+T = TypeVar("T")
+
+
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
@@ -94,15 +99,15 @@ def bench_journal(folder: Path, lines: int = 500) -> list[dict]:
     rows = []
     for interval in (0.0, 0.2, math.inf):
         path = folder / f"journal-{interval}.json"
-        store = AnnotationStore(Project(media=MediaRef("v.mp4", "video", 10**6, 640, 480)),
-                                journal=Journal(path, interval))
+        journal = Journal(path, interval)
+        store = AnnotationStore(Project(media=MediaRef("v.mp4", "video", 10**6, 640, 480)), journal=journal)
         track = store.add_track()
         run = store.set_frame(track.id, 0, FrameLabel((0.0, 0.0, 10.0, 10.0), Provenance.MANUAL))
         samples = []
         for frame in range(1, lines + 1):
             label = FrameLabel((float(frame), 1.5, 10.25, 10.75), Provenance.TRACKED, 0.875)
             samples.append(timed(partial(store.apply_propagated, track.id, {frame: label}, join=run))[0])
-        store.journal.close()
+        journal.close()
         rows.append({"fsync_interval_s": interval, "per_frame_median_ms": round(statistics.median(samples) * 1e3, 4),
                      "per_frame_mean_ms": round(statistics.fmean(samples) * 1e3, 4)})
     return rows
@@ -114,8 +119,7 @@ def bench_save_load(folder: Path, tracks: int = 10, frames: int = 5000) -> dict:
     store = AnnotationStore(project)
     for _ in range(tracks):
         track = store.add_track()
-        labels = {f: FrameLabel(tuple(float(v) for v in rng.uniform(1, 500, 4)), Provenance.TRACKED,
-                                float(rng.random()))
+        labels = {f: FrameLabel(_box(rng.uniform(1, 500, 4)), Provenance.TRACKED, float(rng.random()))
                   for f in range(frames)}
         store.set_frames(track.id, labels)
     path = folder / "big.json"
@@ -126,8 +130,13 @@ def bench_save_load(folder: Path, tracks: int = 10, frames: int = 5000) -> dict:
             "save_s": round(save_s, 3), "load_s": round(load_s, 3)}
 
 
+def _box(values: np.ndarray) -> tuple[float, float, float, float]:
+    x, y, w, h = (float(v) for v in values)
+    return x, y, w, h
+
+
 def write_long_video(path: Path, frames: int) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (640, 360))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 25.0, (640, 360))
     base = np.zeros((360, 640, 3), np.uint8)
     for i in range(frames):
         frame = base.copy()

@@ -26,7 +26,7 @@ def make_tracker(name: str, device: str):
 
     try:
         kind = canonical_kind(name)
-    except Exception:  # noqa: BLE001 - not a peer name: one of our models
+    except Exception:  # not a peer name: one of our models
         kind = None
     if kind in PEER_KINDS:
         reason = peer_unavailable_reason(kind)

@@ -118,6 +118,7 @@ def propagate_into_store(project, source, tracker, stop_frame: int | None,
     """Forward propagation of every track, each step written to an AnnotationStore as the GUI does."""
     from core.annotations.store import AnnotationStore
     from core.propagation import PropagationRequest, propagate
+    from core.propagation.engine import DEFAULT_READ_AHEAD
 
     store = AnnotationStore(project)
     # threshold 0: the passes never stop on low scores, so every run does the same work
@@ -125,8 +126,8 @@ def propagate_into_store(project, source, tracker, stop_frame: int | None,
                                  stop_frame=stop_frame, score_threshold=0.0)
     join: int | None = None
     steps = 0
-    options = {} if read_ahead is None else {"read_ahead": read_ahead}  # None: the engine's default
-    for step in propagate(project, source, tracker, request, **options):
+    ahead = DEFAULT_READ_AHEAD if read_ahead is None else read_ahead  # None: the engine's default
+    for step in propagate(project, source, tracker, request, read_ahead=ahead):
         for track_id, label in step.labels.items():
             if join is None:
                 if store.apply_propagated(track_id, {step.frame: label}):
@@ -218,7 +219,7 @@ def build_long_video(clip: Path, frames: int, out: Path) -> float:
         raise RuntimeError(f"cannot decode {clip}")
     cycle = loop + loop[-2:0:-1]
     height, width = loop[0].shape[:2]
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (width, height))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), 25.0, (width, height))
     if not writer.isOpened():
         raise RuntimeError(f"cannot write {out}")
     for i in range(frames):

@@ -14,12 +14,12 @@ from pathlib import Path
 
 os.environ.setdefault("SIAMCROSS_CONFIG_DIR", tempfile.mkdtemp(prefix="siamcross-shots-"))
 
-from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
+from PySide6 import QtCore, QtGui, QtWidgets
 
-import siamcross_gui  # noqa: E402,F401  (PySide6 None-refcount guard)
-from siamcross_gui.main_window import MainWindow  # noqa: E402
-from siamcross_gui.settings import AppSettings  # noqa: E402
-from siamcross_gui.testing import DEMO_VIDEO, drag  # noqa: E402
+import siamcross_gui  # noqa: F401  (PySide6 None-refcount guard)
+from siamcross_gui.main_window import MainWindow
+from siamcross_gui.settings import AppSettings
+from siamcross_gui.testing import DEMO_VIDEO, drag
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "resources" / "screenshots"
@@ -38,9 +38,9 @@ def save(window: QtWidgets.QWidget, name: str) -> Path:
     image = window.grab().toImage().scaledToWidth(WIDTH, QtCore.Qt.TransformationMode.SmoothTransformation)
     image = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
     path = OUT / name
-    image.save(str(path), "PNG", 9)
+    image.save(str(path), b"PNG", 9)
     if path.stat().st_size > 300_000:  # photographic frames compress poorly: fall back to fewer colours
-        image.convertToFormat(QtGui.QImage.Format.Format_Indexed8).save(str(path), "PNG", 9)
+        image.convertToFormat(QtGui.QImage.Format.Format_Indexed8).save(str(path), b"PNG", 9)
     print(f"{path.relative_to(ROOT)}: {image.width()}x{image.height()}, {path.stat().st_size // 1024} KB")
     return path
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])  # held while the window lives
     window = MainWindow(AppSettings(model="lite", device="auto"), persist_settings=False)
-    window.files.ask_recover = lambda recovery: False
+    window.files.ask_recover = lambda recovery: False  # type: ignore[method-assign]  # no question here
     window.resize(1400, 900)
     window.show()
     settle(500)
@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     if window.last_error:
         print(f"propagation failed: {window.last_error}", file=sys.stderr)
         return 1
-    window.controller.session.store.set_reviewed(range(0, args.frames // 2))  # the first half checked (R)
+    store = window.controller.store
+    assert store is not None  # the video is open
+    store.set_reviewed(range(0, args.frames // 2))  # the first half checked (R)
     combo = window.overlay_controls.combo
     combo.setCurrentIndex(combo.findData("score"))
     window.overlay_controls.opacity.setValue(55)

@@ -57,11 +57,12 @@ def main(argv: list[str] | None = None) -> int:
 
     tracker, name = make_tracker(args.tracker, args.model, args.device)
     configs = {k: replace(c, iou_threshold=args.threshold) for k, c in variants(not args.quick).items()}
-    totals = {k: {"corrections": 0, "frames": 0, "fusion_misses": 0} for k in configs}
+    totals: dict[str, dict[str, float]] = {k: {"corrections": 0, "frames": 0, "fusion_misses": 0} for k in configs}
     began = time.monotonic()
     sequences = [truncate(s, args.max_frames) for s in load_eval_sequences(args.data)]
     for number, sequence in enumerate(sequences, start=1):
-        source, memo = SequenceSource(sequence), {}
+        source = SequenceSource(sequence)
+        memo: dict = {}
         row = []
         for key, config in configs.items():
             result = next(iter(simulate_sequence(sequence, tracker, config, source, memo).results.values()))

@@ -31,7 +31,14 @@ def load_sequence(seq_dir: Path, frames: int) -> tuple[list[np.ndarray], tuple[f
     paths = sorted((seq_dir / "img").glob("*.jpg"))[:frames]
     first = (seq_dir / "groundtruth_rect.txt").read_text().splitlines()[0].replace("\t", ",").replace(" ", ",")
     x, y, w, h = (float(v) for v in first.split(",") if v)
-    return [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in paths], (x - 1, y - 1, w, h)
+    return [read_image(p) for p in paths], (x - 1, y - 1, w, h)
+
+
+def read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise RuntimeError(f"cannot decode {path}")
+    return image
 
 
 def spread_boxes(box, count: int, width: int, height: int) -> list[tuple[float, float, float, float]]:
@@ -111,7 +118,7 @@ def bench_tracking(args: argparse.Namespace) -> dict:
     end_to_end = Stopwatch()
     for path in paths:
         with end_to_end:
-            tracker.track(cv2.imread(str(path), cv2.IMREAD_COLOR))
+            tracker.track(read_image(path))
     report["end_to_end"] = end_to_end.summary()
     report["model_over_e2e"] = {clock: report["track"][clock] / report["end_to_end"][clock]
                                 for clock in ("wall_ms", "cpu_ms")}  # 1.0: decoding costs nothing on top
@@ -134,7 +141,7 @@ def bench_tracking(args: argparse.Namespace) -> dict:
 def bench_crops(args: argparse.Namespace) -> dict:
     from core.tracking.crops import crop_around, crop_pad_slice
 
-    frame = cv2.imread(str(sorted((args.data / "seqs" / args.seq / "img").glob("*.jpg"))[0]), cv2.IMREAD_COLOR)
+    frame = read_image(sorted((args.data / "seqs" / args.seq / "img").glob("*.jpg"))[0])
     frame = cv2.resize(frame, (1280, 720))
     report = {}
     for name, crop in (("warp_affine", crop_around), ("pad_slice", crop_pad_slice)):
