@@ -14,7 +14,7 @@ def create_app() -> QtWidgets.QApplication:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("SiamCross Annotator")
     app.setOrganizationName("siamcross")
-    return app  # type: ignore[return-value]
+    return app  # type: ignore[return-value]  # QApplication.instance() is the QApplication made here
 
 
 def run_app(path: str | Path | None = None, tracker_factory: TrackerFactory | None = None) -> int:

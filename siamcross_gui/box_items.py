@@ -43,7 +43,7 @@ class TrackBox(pg.RectROI):
         self.tag.setZValue(20)
 
     def show_view(self, view: BoxView) -> None:
-        x, y, w, h = view.label.box  # type: ignore[misc]
+        x, y, w, h = view.label.box  # type: ignore[misc]  # shown views have boxes
         self.setPos((x, y), update=False, finish=False)
         self.setSize((w, h), update=True, finish=False)
         keyframe = view.label.provenance is Provenance.MANUAL

@@ -29,7 +29,7 @@ class TrackArrays:
     score: np.ndarray
     low: np.ndarray
     key: np.ndarray
-    state: np.ndarray = None  # type: ignore[assignment]
+    state: np.ndarray = None  # type: ignore[assignment]  # None until rebuilt
 
     def __post_init__(self) -> None:
         if self.state is None:

@@ -200,7 +200,7 @@ def _box_from(r: _Reader, value: Any, where: str) -> tuple[float, float, float, 
     box = tuple(r.number(v, where) for v in value)
     if box[2] <= 0 or box[3] <= 0:
         raise r.fail(where, "must have positive width and height")
-    return box  # type: ignore[return-value]
+    return box  # type: ignore[return-value]  # four numbers: length checked above
 
 
 def media_from_dict(data: Any, r: _Reader) -> MediaRef:

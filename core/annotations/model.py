@@ -10,11 +10,18 @@ imported one only when the user asks for it.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import Any, SupportsFloat
 
 Box = tuple[float, float, float, float]
+
+
+def as_box(values: Iterable[SupportsFloat]) -> Box:
+    """Four numbers as a Box of floats (ValueError unless there are exactly four)."""
+    x, y, w, h = (float(v) for v in values)
+    return x, y, w, h
 
 
 class Provenance(str, Enum):

@@ -179,7 +179,7 @@ def run_ope(
         try:
             result = run_sequence(tracker, sequence, tracker_name, progress, cancel, done, total)
         except Cancelled as stop:
-            stop.partial = results  # type: ignore[attr-defined]
+            stop.partial = results  # type: ignore[attr-defined]  # the partial results ride on the exception
             raise
         log.info("%s on %s: %d frames at %.1f fps", tracker_name, sequence.name, len(sequence), result.fps)
         results.append(result)

@@ -17,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..annotations.model import as_box
 from ..errors import BoxError, ModelError
 from ..tracking.result import TrackResult
 
@@ -101,7 +102,7 @@ def _check_box(box_xywh: Sequence[float]) -> tuple[float, float, float, float]:
     box = np.asarray(box_xywh, dtype=np.float64).reshape(-1)
     if box.size != 4 or not np.isfinite(box).all() or box[2] <= 0 or box[3] <= 0:
         raise BoxError(f"A tracker needs a finite box with positive width and height, got {list(box_xywh)}.")
-    return tuple(float(v) for v in box)  # type: ignore[return-value]
+    return as_box(box)
 
 
 def clip_box_to_frame(box_xywh: Sequence[float], width: int, height: int) -> tuple[float, float, float, float]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..annotations.model import FrameLabel, Project, Provenance, Track
+from ..annotations.model import FrameLabel, Project, Provenance, Track, as_box
 from ..media.sequence import Sequence
 from ..propagation import PropagationRequest, PropagationStep, apply_step, propagate
 from ..propagation.sources import SequenceSource
@@ -53,13 +53,14 @@ def track_forward(sequence: Sequence, tracker: object, patience: int = 3, score_
     truth = np.asarray(sequence.boxes[:max_frames] if max_frames else sequence.boxes, dtype=np.float64)
     start = int(np.flatnonzero(np.isfinite(truth).all(axis=1))[0])
     track = Track(id=1)
-    track.frames[start] = FrameLabel(box=tuple(float(v) for v in truth[start]), provenance=Provenance.MANUAL)  # type: ignore[arg-type]
+    track.frames[start] = FrameLabel(box=as_box(truth[start]), provenance=Provenance.MANUAL)
     project = Project(tracks={1: track})
     stop = None if max_frames is None else min(max_frames, len(sequence)) - 1
     request = PropagationRequest(track_ids=(1,), direction="forward", start_frame=start, stop_frame=stop,
                                  score_threshold=score_threshold, patience=patience)
     stops: list[str] = []
     with SequenceSource(sequence) as source:
+        # mypy, next line: the tracker is a duck-typed MultiTargetTracker
         for step in propagate(project, source, tracker, request):  # type: ignore[arg-type]
             apply_step(project, step)
             stops.extend(s.message() for s in _stops(step))

@@ -209,9 +209,11 @@ def simulate_sequence(sequence: Sequence, tracker: MultiTargetTracker | None, co
     for strategy in tracked:
         misses = None
         if strategy == "forward":
+            # mypy, next line: tracker is set for every tracking strategy
             cache = PassCache(source, tracker, truth, 0.0, config.patience, memo, config.adapt)  # type: ignore[arg-type]
             corrections = simulate_forward(truth, cache)
         elif strategy == "fill":
+            # mypy, next line: tracker is set for every tracking strategy
             cache = PassCache(source, tracker, truth, config.pass_score_threshold, config.patience,  # type: ignore[arg-type]
                                memo, config.adapt)
             corrections, misses = simulate_fill(truth, cache, config)

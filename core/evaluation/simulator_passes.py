@@ -58,6 +58,7 @@ class Truth:
         labelled_present = label is not None and not label.is_absent
         if self.absent[frame]:
             return not labelled_present
+        # mypy, next line: labelled_present means a box
         return labelled_present and iou_xywh(label.box, self.boxes[frame]) >= self.threshold  # type: ignore[union-attr, arg-type]
 
 
@@ -161,6 +162,7 @@ class PassCache:
             began = time.perf_counter()
             state = self.tracker.init_target(image, self.truth.drawn(anchor))
             if self.adapt:
+                # mypy, next line: hasattr-checked by the caller
                 self.tracker.adapt_target(state, self._evidence(anchor))  # type: ignore[attr-defined]
             self.seconds += time.perf_counter() - began
         run = CachedPass(anchor=anchor, step=step, state=state, reached=anchor)

@@ -97,6 +97,7 @@ class SimulationReport:
                               compute_seconds=sum(r.compute_seconds for r in rows),
                               frames_tracked=sum(r.frames_tracked for r in rows),
                               fusion_misses=None if any(r.fusion_misses is None for r in rows) or not rows
+                              # mypy, next line: no None left after the any() check
                               else sum(r.fusion_misses for r in rows))  # type: ignore[misc]
 
     def interpolation_sweep(self) -> dict[int, float]:

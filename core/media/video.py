@@ -83,8 +83,8 @@ def _reuse_opening(path: Path, index: str) -> _Opening | None:
     key = _opening_key(path, index)
     with _OPENINGS_LOCK:
         opening = _OPENINGS.get(key) if key is not None else None
-        if opening is not None:
-            _OPENINGS.move_to_end(key)  # type: ignore[arg-type]
+        if key is not None and opening is not None:
+            _OPENINGS.move_to_end(key)
     if opening is not None and opening.info.path != str(path):
         opening = _Opening(opening.index, opening.keyframes, replace(opening.info, path=str(path)))
     return opening

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from ..annotations.model import as_box
+
 Box = tuple[float, float, float, float]
 
 
@@ -23,7 +25,7 @@ def iou_xywh(a: Sequence[float], b: Sequence[float]) -> float:
 
 def lerp_box(a: Sequence[float], b: Sequence[float], t: float) -> Box:
     """The box a fraction t of the way from a to b (t=0 gives a, t=1 gives b), per coordinate."""
-    return tuple(float(x) + (float(y) - float(x)) * t for x, y in zip(a, b))  # type: ignore[return-value]
+    return as_box(float(x) + (float(y) - float(x)) * t for x, y in zip(a, b))
 
 
 def weighted_box(a: Sequence[float], b: Sequence[float], weight_a: float, weight_b: float) -> Box:

@@ -66,7 +66,7 @@ class RecentFrames:
         frame = self._frames.get(index)
         if frame is not None:
             return frame
-        frame = self._source.read(index)  # type: ignore[attr-defined]
+        frame = self._source.read(index)  # type: ignore[attr-defined]  # a FrameSource-like object (duck-typed source)
         self._frames[index] = frame
         self._bytes += frame.nbytes
         while self._bytes > self._max_bytes and len(self._frames) > 1:
@@ -94,6 +94,7 @@ def read_ahead_cache(source: object, frames_ahead: int) -> FrameCache | None:
     # still evicted the lowest frame of each block before its use).
     frames_ahead = max(1, min(frames_ahead, (READ_AHEAD_MAX_BYTES // info.frame_bytes - 2) // 3))
     frames = 3 * frames_ahead + 2
+    # mypy, next line: a FrameSource-like object (duck-typed source)
     return FrameCache(source, max_bytes=frames * info.frame_bytes, read_ahead=frames_ahead)  # type: ignore[arg-type]
 
 
@@ -111,7 +112,7 @@ def frame_count_of(source: object) -> int:
     info = getattr(source, "info", None)
     if info is not None:
         return int(info.frame_count)
-    return len(source)  # type: ignore[arg-type]
+    return len(source)  # type: ignore[arg-type]  # a sequence of frames when there is no MediaInfo
 
 
 def propagate(project: Project, source: object, tracker: MultiTargetTracker | None, request: PropagationRequest,
@@ -209,6 +210,7 @@ class PassAdapter:
     def adapt(self, p: Pass) -> None:
         evidence = self.evidence(p.track_id, p.anchor)
         if evidence:
+            # mypy, next line: hasattr-checked before this adapter is made
             self.tracker.adapt_target(p.state, evidence)  # type: ignore[attr-defined]
 
 

@@ -71,6 +71,7 @@ def _closeness(frame: int, left: int, right: int) -> tuple[float, float]:
 
 
 def _single(result: TrackResult, source: str) -> FusedBox:
+    # mypy, next line: box_xywh is four numbers, kept as the tracker gave them
     return FusedBox(tuple(result.box_xywh), float(result.score), source)  # type: ignore[arg-type]
 
 
@@ -83,6 +84,7 @@ def _blend(frame: int, left: int, right: int, f: TrackResult, b: TrackResult) ->
 
 def _flagged(result: TrackResult, source: str, agreement: float) -> FusedBox:
     """A box chosen where the passes disagree: its confidence is capped by their overlap."""
+    # mypy, next line: as in _single
     return FusedBox(tuple(result.box_xywh), float(min(result.score, agreement)), source)  # type: ignore[arg-type]
 
 
@@ -125,6 +127,7 @@ def _fuse_by_score(frames: range, left: int, right: int, forward: Mapping[int, T
         f, b = forward.get(frame), backward.get(frame)
         if f is None or b is None:
             if f is not None or b is not None:
+                # mypy, next line: one of f, b is set
                 out[frame] = _single(f or b, "forward" if f is not None else "backward")  # type: ignore[arg-type]
             continue
         near_f, near_b = _closeness(frame, left, right)
@@ -142,6 +145,7 @@ def _fuse_by_agreement(frames: range, left: int, right: int, forward: Mapping[in
         if f is None and b is None:
             continue
         if f is None or b is None:
+            # mypy, next line: one of f, b is set
             out[frame] = _single(f or b, "forward" if f is not None else "backward")  # type: ignore[arg-type]
             continue
         both.append(frame)

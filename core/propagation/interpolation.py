@@ -26,6 +26,7 @@ def interpolate_pair(left_frame: int, left: FrameLabel, right_frame: int, right:
     if right.is_absent:  # the object leaves at the right keyframe: hold until then
         return FrameLabel(box=left.box, provenance=Provenance.INTERPOLATED)
     t = (frame - left_frame) / (right_frame - left_frame)
+    # mypy, next line: both boxes are present: absent ends returned above
     return FrameLabel(box=lerp_box(left.box, right.box, t), provenance=Provenance.INTERPOLATED)  # type: ignore[arg-type]
 
 
@@ -66,4 +67,5 @@ def guide_towards_linear(tracked: FrameLabel, linear: FrameLabel) -> FrameLabel:
     if tracked.is_absent or linear.is_absent or tracked.score is None:
         return tracked
     s = min(max(float(tracked.score), 0.0), 1.0)
+    # mypy, next line: guided only where both have boxes
     return tracked.with_(box=lerp_box(linear.box, tracked.box, s))  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from ..annotations.model import FrameLabel, Project, Track
+from ..annotations.model import FrameLabel, Project, Track, as_box
 from ..errors import UserError
 from ..tracking.result import TrackResult
 from .request import PropagationRequest
@@ -108,9 +108,9 @@ def _start_box(track: Track, frame: int) -> tuple[float, float, float, float]:
     label = track.frames.get(frame)
     if label is None:
         raise UserError(f"Track {track.id} has no box on frame {frame + 1}; draw one there before propagating.")
-    if label.is_absent:
+    if label.is_absent or label.box is None:  # (absent includes a missing box)
         raise UserError(f"Track {track.id} is marked absent on frame {frame + 1}; draw its box there first.")
-    return tuple(float(v) for v in label.box)  # type: ignore[union-attr, return-value]
+    return as_box(label.box)
 
 
 def check_range(request: PropagationRequest, frame_count: int) -> tuple[int, int]:
@@ -179,11 +179,13 @@ def plan_fill(project: Project, request: PropagationRequest, frame_count: int) -
             from_left, from_right = passes_for(seg.left_label, seg.right_label)
             if from_left:
                 last = seg.write_hi if seg.right is None else seg.right - 1
+                # mypy, next line: a segment's human end has a box
                 seg.forward = Pass(track_id, seg.left, 1, last, tuple(seg.left_label.box), True,  # type: ignore[union-attr, arg-type]
                                    seg.write_lo, seg.write_hi, seg)
                 forward.append(seg.forward)
             if from_right:
                 last = seg.write_lo if seg.left is None else seg.left + 1
+                # mypy, next line: a segment's human end has a box
                 seg.backward = Pass(track_id, seg.right, -1, last, tuple(seg.right_label.box),  # type: ignore[union-attr, arg-type]
                                     not (two_sided and seg.forward is not None), seg.write_lo, seg.write_hi, seg)
                 backward.append(seg.backward)

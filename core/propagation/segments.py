@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
 
-from ..annotations.model import Flags, FrameLabel, Provenance
+from ..annotations.model import Flags, FrameLabel, Provenance, as_box
 from ..review.cues import result_distractor
 from ..tracking.result import TrackResult
 from .boxes import iou_xywh
@@ -53,7 +53,7 @@ def tracked_label(result: TrackResult, distractor: float | None = None) -> Frame
     its box spread when the tracker reported one."""
     if distractor is None:
         distractor = result_distractor(result)
-    return FrameLabel(box=tuple(float(v) for v in result.box_xywh), provenance=Provenance.TRACKED,  # type: ignore[arg-type]
+    return FrameLabel(box=as_box(result.box_xywh), provenance=Provenance.TRACKED,
                       score=float(result.score), flags=Flags(), distractor=distractor,
                       box_spread=_float_or_none(result.box_spread))
 
@@ -87,6 +87,7 @@ def fused_labels(seg: Segment, forward: PassResults, backward: PassResults,
                          agree_iou=agree_iou_for(None, request.agree_iou))
     out: dict[int, FrameLabel] = {}
     for frame in range(seg.write_lo, seg.write_hi + 1):
+        # mypy, next line: fused segments have labels at both ends
         linear = interpolate_pair(seg.left, seg.left_label, seg.right, seg.right_label, frame)  # type: ignore[arg-type]
         box = fused.get(frame)
         if box is None:

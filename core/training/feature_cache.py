@@ -56,6 +56,7 @@ def layout_of(net: SiamCrossNet) -> CacheLayout:
     with torch.no_grad():
         z = net.crop_template(net.backbone_features(torch.zeros(1, 3, cfg.template_size, cfg.template_size)))
         x = net.backbone_features(torch.zeros(1, 3, cfg.search_size, cfg.search_size))
+    # mypy, next line: shapes are tuples of ints
     return CacheLayout(tuple(tuple(t.shape[1:]) for t in z), tuple(tuple(t.shape[1:]) for t in x))  # type: ignore[misc]
 
 

@@ -91,13 +91,16 @@ class EpochBatches:
         self.ctx = ctx
         self.workers = workers
         self.batch_size = max(1, batch_size // ctx.world_size)  # per rank
+        # mypy, next line: map-style datasets have len()
         self.steps_per_epoch = len(dataset) // (self.batch_size * ctx.world_size)  # type: ignore[arg-type]
         if self.steps_per_epoch < 1:
+            # mypy, next line: map-style datasets have len()
             raise ValueError(f"{len(dataset)} samples per epoch cannot fill one batch of {batch_size}")  # type: ignore[arg-type]
 
     def iterate(self, epoch: int, start: int = 0) -> Iterator[dict[str, torch.Tensor]]:
         if hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(epoch)
+        # mypy, next line: map-style datasets have len()
         order = shard(epoch_order(self.seed, epoch, len(self.dataset)), self.ctx.rank, self.ctx.world_size)  # type: ignore[arg-type]
         batches = [order[i * self.batch_size:(i + 1) * self.batch_size].tolist() for i in range(self.steps_per_epoch)]
         loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=batches[start:], num_workers=self.workers,
