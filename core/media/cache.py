@@ -55,6 +55,7 @@ class FrameCache:
         self._wakeup = threading.Condition(self._lock)
         self._plan: list[int] = []
         self._busy = False
+        self._deferred_backward: int | None = None
         self._last_index: int | None = None
         self._direction = 1
         self._closed = False
@@ -183,21 +184,33 @@ class FrameCache:
         count = self._source.info.frame_count
         with self._wakeup:
             if self._direction > 0:
+                self._deferred_backward = None
                 wanted = range(index + 1, min(count, index + 1 + self._read_ahead))
+                self._plan = [i for i in wanted if i not in self._frames]
+                self._wakeup.notify_all()
             else:
-                # Backward: decode whole blocks in ascending order (one seek, then sequential
-                # steps), the next one as soon as less than a window below `index` is cached and
-                # no block is being decoded. Planning the one newly needed frame at each step
-                # made every backward step a seek.
-                lowest = index
-                while lowest > 0 and lowest - 1 in self._frames:
-                    lowest -= 1
-                if index - lowest >= self._read_ahead or self._busy or any(i < index for i in self._plan):
-                    self._plan = [i for i in self._plan if i < index]
-                    return
-                wanted = range(max(0, lowest - self._read_ahead), lowest)
-            self._plan = [i for i in wanted if i not in self._frames]
-            self._wakeup.notify_all()
+                self._plan_backward(index)
+
+    def _plan_backward(self, index: int) -> None:
+        """Backward: decode whole blocks in ascending order (one seek, then sequential steps), the
+        next one as soon as less than a window below `index` is cached. Planning the one newly
+        needed frame at each step made every backward step a seek. While a frame is being decoded
+        the block waits for it (its seek would interrupt that read) and the read-ahead thread
+        plans it when done: dropped then, the block waited for the next get. Lock held."""
+        self._deferred_backward = None
+        lowest = index
+        while lowest > 0 and lowest - 1 in self._frames:
+            lowest -= 1
+        if index - lowest >= self._read_ahead or any(i < index for i in self._plan):
+            self._plan = [i for i in self._plan if i < index]
+            return
+        if self._busy:
+            self._plan = []
+            self._deferred_backward = index
+            return
+        wanted = range(max(0, lowest - self._read_ahead), lowest)
+        self._plan = [i for i in wanted if i not in self._frames]
+        self._wakeup.notify_all()
 
     def _read_ahead_loop(self) -> None:
         while True:
@@ -212,6 +225,8 @@ class FrameCache:
             finally:
                 with self._wakeup:
                     self._busy = False
+                    if not self._plan and self._deferred_backward is not None and not self._closed:
+                        self._plan_backward(self._deferred_backward)
                     self._wakeup.notify_all()
 
     def _read_ahead_one(self, index: int) -> None:
