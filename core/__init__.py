@@ -1,6 +1,6 @@
 """SiamCross Annotator engine: Qt-free, used by the GUI and the `siamcross` command alike.
 
-Packages, lowest first (each imports only those below it; tests/test_layers.py checks it):
+Packages, lowest first (each imports only those below it; tests/core/test_layers.py checks it):
 errors, temp_files; annotations (the project model, undo, files), model (the network); media
 (frame sources, labelled sequences); formats (dataset and export formats); datasets (loaders
 for training and evaluation); tracking (the tracker over the network); review (the review
