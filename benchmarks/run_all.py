@@ -90,9 +90,12 @@ def run_one(module: str, args: list[str]) -> tuple[str, float, int]:
 
 
 def kept_sections(text: str) -> dict[str, str]:
-    """The sections of an earlier report by title, so a partial run keeps the others."""
-    parts = text.split("\n## ")[1:]
-    return {part.split("\n", 1)[0].strip(): "## " + part.rstrip("\n") + "\n" for part in parts}
+    """The sections of an earlier report by title, so a partial run keeps the others. Only the
+    benchmarks' own titles start a section: a benchmark's output has "## " headings of its own."""
+    starts = sorted((at, bench.title) for bench in BENCHMARKS
+                    if (at := text.find(f"\n## {bench.title}\n")) >= 0)
+    ends = [at for at, _ in starts[1:]] + [len(text)]
+    return {title: text[at + 1:end].rstrip("\n") + "\n" for (at, title), end in zip(starts, ends)}
 
 
 def main() -> int:
