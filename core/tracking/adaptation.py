@@ -60,7 +60,7 @@ class AdaptationConfig:
     max_views: int = 6  # the keyframes nearest to a pass's start
     newton_steps: int = 6
     refit_classifier: bool = True
-    calibrate_boxes: bool = True
+    calibrate_boxes: bool = False  # on its own it changed nothing, with the refit it cost corrections
     calibration_prior_views: float = 1.0
 
 
