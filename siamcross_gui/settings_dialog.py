@@ -54,8 +54,9 @@ class SettingsDialog(QtWidgets.QDialog):
         self.threshold.setValue(settings.score_threshold)
         self.adapt = QtWidgets.QCheckBox("Learn from each track's keyframes")
         self.adapt.setChecked(settings.adapt)
-        self.adapt.setToolTip("Every pass adapts the tracker to the boxes you drew for that track (how you frame "
-                              "it, and what it confused it with); a track with one keyframe is not adapted")
+        self.adapt.setToolTip("Every pass adapts the tracker to the boxes you drew for that track (what the "
+                              "target looks like, and what it was confused with); a track with one keyframe "
+                              "is not adapted")
         self.keymap = QtWidgets.QLineEdit(settings.keymap_file)
         self.keymap.setPlaceholderText("default: keymap.json in the config folder")
         browse = QtWidgets.QPushButton("Browse…")

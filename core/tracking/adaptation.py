@@ -2,7 +2,8 @@
 
 Why: every box a person draws says what this target looks like in this video and how this
 person frames it, and every correction also says where the tracker went wrong. Two things
-are learnt, both from the track's keyframes:
+can be learnt, both from the track's keyframes (by default only the classifier: the effort
+simulator found the box convention no help, see README "Learning from corrections"):
 
 1. The box convention. Most corrections are not lost targets but boxes that frame the target
    differently from the person (wider, shorter, shifted: a face box with or without hair, a
