@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import MediaError
+from core.formats.layout import is_coco_file
 
 SEQUENCE_FORMATS = ("otb", "got10k", "lasot", "mot")
 COCO_FORMATS = ("coco", "coco-vid")
@@ -50,7 +51,7 @@ def plan_open(path: str | Path) -> OpenPlan:
         return _plan_folder(path)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        if _is_coco_file(path):
+        if is_coco_file(path):
             return _plan_coco(path)
         return OpenPlan(path, "project", name=path.name)
     if suffix in IMAGE_SUFFIXES or suffix in TEXT_SUFFIXES:
@@ -85,7 +86,7 @@ def _plan_folder(folder: Path) -> OpenPlan:
             file = coco.find_file(folder)
         except Exception:  # not a readable COCO folder after all: treat it as frames
             file = None
-        if file is not None and _is_coco_file(file):
+        if file is not None and is_coco_file(file):
             return _plan_coco(file, name=folder.name)
     return OpenPlan(folder, "media", name=media_name(folder))
 
@@ -124,18 +125,6 @@ def _sequence_holding(file: Path) -> OpenPlan | None:
         if fmt is not None:
             return OpenPlan(folder, "sequence", fmt, name=folder.name)
     return None
-
-
-def _is_coco_file(path: Path) -> bool:
-    """A .json with COCO's images and annotations (and not one of our projects)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            head = handle.read(65536)
-    except (OSError, UnicodeDecodeError):
-        return False
-    if "siamcross-project" in head:
-        return False
-    return '"annotations"' in head and '"images"' in head
 
 
 def _plan_coco(path: Path, name: str | None = None) -> OpenPlan:

@@ -13,11 +13,27 @@ def _children(root: Path) -> list[Path]:
     return [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(".")]
 
 
-def _is_project_file(path: Path) -> bool:
+def _json_head(path: Path, size: int) -> str | None:
+    """The first ``size`` characters of a text file (None when it cannot be read as UTF-8)."""
     try:
         with open(path, encoding="utf-8") as handle:
-            head = handle.read(4096)
+            return handle.read(size)
     except (OSError, UnicodeDecodeError):
+        return None
+
+
+def is_coco_file(path: Path) -> bool:
+    """A .json with COCO's images and annotations (and not one of our projects), judged from its
+    head so that opening a large COCO file does not parse it twice."""
+    head = _json_head(path, 65536)
+    if head is None or "siamcross-project" in head:
+        return False
+    return '"annotations"' in head and '"images"' in head
+
+
+def _is_project_file(path: Path) -> bool:
+    head = _json_head(path, 4096)
+    if head is None:
         return False
     if "siamcross-project" in head:
         return True
