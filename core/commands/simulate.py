@@ -20,6 +20,7 @@ from ..evaluation.simulator_report import (
     SeedSpread,
     SimulationReport,
     SimulatorConfig,
+    kinds_line,
     seed_spread,
 )
 from ..propagation.fusion import DEFAULT_AGREE_IOU
@@ -97,6 +98,7 @@ def format_report(report: SimulationReport) -> str:
         lines.append(f"{name:<15}{total.corrections_per_100_frames:>12.2f}{total.corrections:>13}"
                      f"{total.frames:>8}{total.frames_tracked:>9}{total.compute_seconds:>11.2f}"
                      + (f"   fusion misses {total.fusion_misses}" if total.fusion_misses is not None else ""))
+    lines += _kinds_lines({name: report.total(name).kinds for name in strategies})
     sweep = report.interpolation_sweep()
     if sweep:
         lines.append("interpolation, fixed interval N (0 = first box only): "
@@ -122,7 +124,14 @@ def format_spread(tracker: str, config: SimulatorConfig, spread: dict[str, SeedS
     for name, item in spread.items():
         lines.append(f"{name:<15}{item.mean:>8.2f}{item.std:>8.2f}{min(item.per_run):>8.2f}{max(item.per_run):>8.2f}"
                      "   " + " ".join(f"{v:.2f}" for v in item.per_run))
-    return "\n".join(lines)
+    return "\n".join(lines + _kinds_lines({name: item.kinds for name, item in spread.items()}))
+
+
+def _kinds_lines(kinds: dict[str, tuple[int, ...] | None]) -> list[str]:
+    """What the corrections fixed, per tracking strategy (core.evaluation.simulator_report.CORRECTION_KINDS)."""
+    rows = [f"  {name:<13}{line}" for name, counts in kinds.items() if (line := kinds_line(counts))]
+    return ["what the tool showed where a box was corrected (lost: IoU < 0.1, drifted: < 0.3, "
+            "loose: on the target but below the bar):", *rows] if rows else []
 
 
 def run(args: argparse.Namespace) -> int:

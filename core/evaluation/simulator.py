@@ -88,7 +88,7 @@ def simulate_fill(truth: Truth, cache: PassCache, config: SimulatorConfig) -> tu
     anchor_after = ANCHOR_AFTER_ERRORS[config.fill_anchor]
     if anchor_after == 0 and last > 0:
         keys[last] = truth.keyframe(last)
-        cache.add_keyframe(last, None)
+        cache.add_keyframe(last, None, anchor=True)
         corrections += 1
     oracle = config.fusion == ORACLE_FUSION
     request = PropagationRequest((1,), "fill", fusion="agreement" if oracle else config.fusion,
@@ -110,7 +110,7 @@ def simulate_fill(truth: Truth, cache: PassCache, config: SimulatorConfig) -> tu
         cache.add_keyframe(frame, label)
         if anchor_after is not None and errors >= anchor_after and last not in keys:
             keys[last] = truth.keyframe(last)
-            cache.add_keyframe(last, None)
+            cache.add_keyframe(last, None, anchor=True)
             corrections += 1
         anchor = frame
         labels = _fill_segment(truth, cache, keys, frame, request, oracle)
@@ -220,7 +220,7 @@ def simulate_sequence(sequence: Sequence, tracker: MultiTargetTracker | None, co
         else:
             raise ValueError(f"unknown strategy {strategy!r}")
         results[strategy] = StrategyResult(len(sequence), corrections, cache.seconds, cache.frames_tracked,
-                                           fusion_misses=misses)
+                                           fusion_misses=misses, kinds=cache.kind_counts())
     return SequenceOutcome(sequence.name, len(sequence), results, sweep)
 
 

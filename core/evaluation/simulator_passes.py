@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,7 @@ from ..propagation.sources import SequenceSource
 from ..tracking.adaptation import AdaptationConfig, Evidence, nearest_keyframes
 from ..tracking.protocol import MultiTargetTracker
 from ..tracking.result import TrackResult
+from .simulator_report import CORRECTION_KINDS, DRIFTED_IOU, LOST_IOU
 
 
 class Truth:
@@ -53,6 +55,15 @@ class Truth:
         if self.absent[frame]:
             return FrameLabel(box=None, provenance=Provenance.MANUAL, flags=Flags(absent=True))
         return FrameLabel(box=self.drawn(frame), provenance=Provenance.MANUAL)
+
+    def kind(self, frame: int, label: FrameLabel | None) -> str:
+        """What was wrong with ``label`` at ``frame`` (one of CORRECTION_KINDS but "anchor")."""
+        labelled_present = label is not None and not label.is_absent
+        if self.absent[frame] or not labelled_present:
+            return "presence"
+        # mypy, next line: labelled_present means a box
+        iou = iou_xywh(label.box, self.boxes[frame])  # type: ignore[union-attr, arg-type]
+        return "lost" if iou < LOST_IOU else "drifted" if iou < DRIFTED_IOU else "loose"
 
     def is_right(self, frame: int, label: FrameLabel | None) -> bool:
         labelled_present = label is not None and not label.is_absent
@@ -103,10 +114,17 @@ class PassCache:
         self.frames_tracked = 0
         self.adapt = adapt and hasattr(tracker, "adapt_target")
         self.keyframes: dict[int, tuple] = {0: ()}  # keyframe -> boxes the tool showed there before (wrong)
+        self.kinds: Counter[str] = Counter()  # corrections by kind (CORRECTION_KINDS)
 
-    def add_keyframe(self, frame: int, wrong: FrameLabel | None) -> None:
-        """A person drew the truth at ``frame`` over ``wrong`` (what the tool showed; None: nothing)."""
+    def add_keyframe(self, frame: int, wrong: FrameLabel | None, anchor: bool = False) -> None:
+        """A person drew the truth at ``frame`` over ``wrong`` (what the tool showed; None: nothing),
+        or drew it as an anchor (fill's last frame) whatever the tool showed."""
         self.keyframes[frame] = () if wrong is None or wrong.is_absent else (wrong.box,)
+        self.kinds["anchor" if anchor else self.truth.kind(frame, wrong)] += 1
+
+    def kind_counts(self) -> tuple[int, ...]:
+        """Corrections so far of each of CORRECTION_KINDS."""
+        return tuple(self.kinds[k] for k in CORRECTION_KINDS)
 
     def _key(self, anchor: int, step: int) -> tuple:
         """Passes are deterministic for one set of keyframes; with adaptation that set changes them."""

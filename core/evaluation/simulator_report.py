@@ -18,6 +18,14 @@ when either is. No rule can do better with the same two passes, so fill with it 
 any fusion could gain over forward-only with a given tracker."""
 ANCHOR_AFTER_ERRORS: dict[str, int | None] = {"upfront": 0, "first-error": 1, "second-error": 2, "none": None}
 """When the "fill" annotator also draws the last frame: up front, at the first or second error, never."""
+CORRECTION_KINDS = ("lost", "drifted", "loose", "presence", "anchor")
+"""What the tool showed where the simulated person corrected it (``Truth.kind``): a box off the
+target (IoU < 0.1: the tracker followed something else), a box half off it (IoU < 0.3), a box
+on the target that is not tight enough (IoU from 0.3 to the bar), a wrong presence (no box on
+a visible target, or a box on an absent one), or nothing wrong: the last frame fill's person
+draws once as an anchor. Learning what the target looks like can only fix the first kinds;
+the loose box is the regression's error."""
+LOST_IOU, DRIFTED_IOU = 0.1, 0.3
 DEFAULT_INTERVALS = (5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 0)
 """Keyframe intervals tried by "interpolation"; 0 means the first box only (held)."""
 
@@ -62,6 +70,7 @@ class StrategyResult:
     frames_tracked: int
     interval: int | None = None
     fusion_misses: int | None = None
+    kinds: tuple[int, ...] | None = None  # corrections of each of CORRECTION_KINDS (tracking strategies)
 
     @property
     def corrections_per_100_frames(self) -> float:
@@ -71,9 +80,11 @@ class StrategyResult:
         out = asdict(self)
         out["corrections_per_100_frames"] = round(self.corrections_per_100_frames, 3)
         out["compute_seconds"] = round(self.compute_seconds, 3)
-        for optional in ("interval", "fusion_misses"):
+        for optional in ("interval", "fusion_misses", "kinds"):
             if out[optional] is None:
                 out.pop(optional)
+        if self.kinds is not None:
+            out["kinds"] = dict(zip(CORRECTION_KINDS, self.kinds))
         return out
 
 
@@ -98,7 +109,8 @@ class SimulationReport:
                               frames_tracked=sum(r.frames_tracked for r in rows),
                               fusion_misses=None if any(r.fusion_misses is None for r in rows) or not rows
                               # mypy, next line: no None left after the any() check
-                              else sum(r.fusion_misses for r in rows))  # type: ignore[misc]
+                              else sum(r.fusion_misses for r in rows),  # type: ignore[misc]
+                              kinds=sum_kinds([r.kinds for r in rows]))
 
     def interpolation_sweep(self) -> dict[int, float]:
         """Corrections / 100 frames over all sequences for each fixed interval."""
@@ -131,6 +143,7 @@ class SeedSpread:
 
     strategy: str
     per_run: tuple[float, ...]
+    kinds: tuple[int, ...] | None = None  # corrections of each of CORRECTION_KINDS over all runs
 
     @property
     def mean(self) -> float:
@@ -142,12 +155,31 @@ class SeedSpread:
         return float(np.std(self.per_run, ddof=1)) if len(self.per_run) > 1 else 0.0
 
     def to_dict(self) -> dict:
-        return {"mean": round(self.mean, 3), "std": round(self.std, 3), "min": round(min(self.per_run), 3),
-                "max": round(max(self.per_run), 3), "per_run": [round(v, 3) for v in self.per_run]}
+        out = {"mean": round(self.mean, 3), "std": round(self.std, 3), "min": round(min(self.per_run), 3),
+               "max": round(max(self.per_run), 3), "per_run": [round(v, 3) for v in self.per_run]}
+        if self.kinds is not None:
+            out["kinds"] = dict(zip(CORRECTION_KINDS, self.kinds))
+        return out
 
 
 def seed_spread(reports: list[SimulationReport]) -> dict[str, SeedSpread]:
     """Mean and spread of each strategy's corrections per 100 frames over ``reports``."""
     strategies = reports[0].config.strategies if reports else ()
-    return {name: SeedSpread(name, tuple(r.total(name).corrections_per_100_frames for r in reports))
+    return {name: SeedSpread(name, tuple(r.total(name).corrections_per_100_frames for r in reports),
+                             sum_kinds([r.total(name).kinds for r in reports]))
             for name in strategies}
+
+
+def sum_kinds(counts: list[tuple[int, ...] | None]) -> tuple[int, ...] | None:
+    """Corrections of each kind summed over results (None when any result has none)."""
+    if not counts or any(c is None for c in counts):
+        return None
+    return tuple(int(v) for v in np.sum(counts, axis=0))
+
+
+def kinds_line(kinds: tuple[int, ...] | None) -> str:
+    """"lost 2% · drifted 4% · ..." of the corrections (empty without counts)."""
+    if not kinds or not sum(kinds):
+        return ""
+    total = sum(kinds)
+    return " · ".join(f"{name} {100.0 * n / total:.0f}%" for name, n in zip(CORRECTION_KINDS, kinds) if n)

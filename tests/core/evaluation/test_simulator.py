@@ -11,7 +11,7 @@ from core.annotations.model import Project, Track
 from core.cli import main
 from core.evaluation.simulator import _fill_segment, simulate, simulate_sequence, truncate
 from core.evaluation.simulator_passes import PassCache, Truth
-from core.evaluation.simulator_report import SimulatorConfig
+from core.evaluation.simulator_report import CORRECTION_KINDS, SimulationReport, SimulatorConfig
 from core.media.sequence import Sequence
 from core.propagation import PropagationRequest, apply_step, propagate
 
@@ -72,6 +72,33 @@ def test_counts_are_exact_for_a_scripted_tracker_that_loses_the_target_every_20_
     # lost on 42..78 -> 42; (42, 99): lost on 63..78 -> 63; (63, 99): right throughout. Two passes
     # cannot help where both are lost: a tie, with the last frame's box as the price.
     assert outcome.results["fill"].corrections == 4
+
+
+def test_each_correction_is_counted_by_what_the_tool_showed_there():
+    """Lost (a box elsewhere), drifted (half off), loose (on the target, not tight) and the anchor
+    fill's person draws: every correction has one kind, and they add up to the corrections."""
+    sequence = synthetic(100)
+
+    def failing(anchor, box, frame):
+        x, y, w, h = sequence.boxes[frame]
+        since = abs(frame - anchor)
+        if since <= 20:
+            return (x, y, w, h), 0.9
+        if anchor < 21:
+            return (500.0, 500.0, w, h), 0.9  # lost: IoU 0
+        if anchor < 42:
+            return (x + 0.7 * w, y, w, h), 0.9  # drifted: IoU 0.3 / 1.7 = 0.18
+        return (x + 0.3 * w, y, w, h), 0.9  # loose: IoU 0.7 / 1.3 = 0.54, below a bar of 0.6
+
+    config = SimulatorConfig(iou_threshold=0.6, strategies=("forward", "fill"), fill_anchor="first-error")
+    outcome = simulate_sequence(sequence, ScriptedTracker(failing), config, source=SyntheticSource(sequence))
+    forward, fill = outcome.results["forward"], outcome.results["fill"]
+    assert forward.corrections == 4  # at 21 (lost), 42 (drifted), 63 and 84 (loose)
+    assert dict(zip(CORRECTION_KINDS, forward.kinds)) == {"lost": 1, "drifted": 1, "loose": 2, "presence": 0,
+                                                         "anchor": 0}
+    assert sum(fill.kinds) == fill.corrections and fill.kinds[CORRECTION_KINDS.index("anchor")] == 1
+    report = SimulationReport(config, "scripted", (outcome,))
+    assert report.to_dict()["strategies"]["forward"]["kinds"]["loose"] == 2
 
 
 def test_fill_beats_forward_when_only_the_forward_direction_is_hard():
