@@ -172,9 +172,10 @@ def seed_spread(reports: list[SimulationReport]) -> dict[str, SeedSpread]:
 
 def sum_kinds(counts: list[tuple[int, ...] | None]) -> tuple[int, ...] | None:
     """Corrections of each kind summed over results (None when any result has none)."""
-    if not counts or any(c is None for c in counts):
+    present = [c for c in counts if c is not None]
+    if not counts or len(present) < len(counts):
         return None
-    return tuple(int(v) for v in np.sum(counts, axis=0))
+    return tuple(int(sum(column)) for column in zip(*present))
 
 
 def kinds_line(kinds: tuple[int, ...] | None) -> str:
