@@ -129,6 +129,7 @@ class AnnotationStore(EditHistory):
         self, track_id: int, labels: Mapping[int, FrameLabel], join: int | None = None, overwrite: bool = False
     ) -> list[int]:
         """Write tracker/interpolated labels, never over a human label; returns the frames written.
+        A reviewed frame whose box changes is not reviewed any more: nobody saw the new box.
 
         Human labels are manual keyframes and imported labels; overwrite=True (the user chose
         to replace imported labels) lets imported ones be written over, never keyframes.
@@ -154,6 +155,8 @@ class AnnotationStore(EditHistory):
                 if existing != label:
                     self._set(track, frame, label)
                     written.append(frame)
+                    if frame in self._project.reviewed and (existing is None or existing.box != label.box):
+                        self._do(ReviewOp(frame, True, False))  # the person never saw this box
         return written
 
     def split_track(self, track_id: int, frame: int) -> int:

@@ -174,3 +174,15 @@ def test_projects_compare_equal_after_a_save_with_new_fields(tmp_path: Path):
     save_project(project, tmp_path / "x.json")
     loaded = project_to_dict(load_project(tmp_path / "x.json"))
     assert loaded["tracks"] == project_to_dict(project)["tracks"] and loaded["reviewed"] == [3]
+
+
+def test_a_reviewed_frame_whose_box_propagation_changes_is_not_reviewed_any_more_until_undo():
+    store = AnnotationStore(Project(tracks={1: Track(1, frames={0: FrameLabel((1, 1, 5, 5), Provenance.MANUAL)})}))
+    tracked = {f: FrameLabel((1.0 + f, 1.0, 5.0, 5.0), Provenance.TRACKED, score=0.9) for f in (1, 2, 3)}
+    store.apply_propagated(1, tracked)
+    store.set_reviewed([1, 2, 3])
+    store.apply_propagated(1, {1: FrameLabel((2.0, 1.0, 5.0, 5.0), Provenance.TRACKED, score=0.5),  # same box
+                               2: FrameLabel((9.0, 1.0, 5.0, 5.0), Provenance.TRACKED, score=0.9)})
+    assert store.project.reviewed == {1, 3}  # the score alone changed on 1; frame 2 shows a new box
+    store.undo()
+    assert store.project.reviewed == {1, 2, 3} and store.track(1).frames[2].box == (3.0, 1.0, 5.0, 5.0)
