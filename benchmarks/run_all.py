@@ -61,6 +61,8 @@ BENCHMARKS: list[Benchmark] = [
     effort("nano-v2", "0.7"),
     Benchmark("refit", "Learning from a correction: one target's refit from 6 keyframe views, one core",
               "benchmarks.refit_bench"),
+    Benchmark("box-refit", "Could a target learn its box from its keyframes? A regression refit probe (train/)",
+              "benchmarks.box_refit_probe"),
     Benchmark("fusion", "Annotation effort: fill's fusion rules beside forward-only (train/)",
               "benchmarks.simulate_bench", ("--quick",)),
     Benchmark("accuracy", "Accuracy: ours beside OpenCV's trackers on the shared sequences",
