@@ -31,6 +31,7 @@ from core.datasets import load_sequences
 from core.model import TemplateEncoding, load_model
 from core.model.geometry import ellipse_mask
 from core.model.pixelwise import MobileOAINHeads
+from core.propagation.boxes import iou_xywh
 from core.tracking.crops import crop_many
 from core.tracking.search import SearchGeometry
 
@@ -114,13 +115,6 @@ class Probe:
         return torch.linalg.solve(gram, x.T @ y / len(x) + self.prior * self.trained)
 
 
-def iou_xyxy(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return float(ix * iy / union) if union > 0 else 0.0
-
-
 def probe_sequence(probe: Probe, sequence, every: int, rng: np.random.Generator) -> Scores:
     boxes = np.asarray(sequence.boxes, dtype=np.float64)
     absent = np.asarray(sequence.absent, dtype=bool)
@@ -149,9 +143,10 @@ def probe_sequence(probe: Probe, sequence, every: int, rng: np.random.Generator)
             raw = tower[:, row, col] @ theta[:-1] + theta[-1]
             refitted = torch.exp(raw.clamp(max=probe.heads.log_max)).numpy()
             cx, cy = probe.geometry.cells[row, col]
+            truth_xywh = (truth[0], truth[1], truth[2] - truth[0], truth[3] - truth[1])
             for reg, out in ((maps[0, 3:7, row, col], scores.trained), (refitted, scores.refitted)):
                 left, right, top, bottom = reg
-                out.append(iou_xyxy(np.array([cx - left, cy - top, cx + right, cy + bottom]), truth))
+                out.append(iou_xywh((cx - left, cy - top, left + right, top + bottom), truth_xywh))
     return scores
 
 
